@@ -1,0 +1,178 @@
+"""The validation rules of `tracker check`: they return problems and print nothing."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from tracker.errors import Location, Problem
+from tracker.model import (
+    ACTOR_FIELDS,
+    EVENT_FIELDS,
+    INLINE_SOURCE_FIELDS,
+    SOURCE_FIELDS,
+    STATUSES,
+    Log,
+    event_location,
+    normalise_name,
+)
+from tracker.yamltext import YamlMap
+
+TOP_LEVEL_KEYS = ("actors", "sources", "events")
+
+
+def check_log(log: Log, read_problems: list[Problem]) -> list[Problem]:
+    """Every problem in the log, errors and warnings, ordered by position in the file.
+
+    `read_problems` are those found while reading (duplicate keys, unusable dates or
+    titles); the rules here add consistency between events and the registries.
+    """
+    problems = list(read_problems)
+    problems += _registry_problems(log)
+    problems += _event_problems(log)
+    problems += _unknown_top_level_keys(log)
+    return sorted(problems, key=_position)
+
+
+def _position(problem: Problem) -> tuple[int, int]:
+    return (problem.location.line or 0, problem.location.column or 0)
+
+
+def _registry_problems(log: Log) -> list[Problem]:
+    problems = []
+    owner_of_name: dict[str, str] = {}
+    for actor in log.actors:
+        where = _where(log.path, actor.fields, "name")
+        for name in (actor.name, *actor.aliases):
+            key = normalise_name(name)
+            owner = owner_of_name.get(key)
+            if owner is not None and owner != actor.name:
+                problems.append(Problem(where, f"actor name or alias '{name}' already belongs to '{owner}'"))
+            elif owner is None:
+                owner_of_name[key] = actor.name
+        problems += _unknown_fields(log.path, actor.fields, ACTOR_FIELDS, "actor")
+    seen_sources: dict[str, Location] = {}
+    for source in log.sources:
+        where = _where(log.path, source.fields, "id", value=True)
+        if source.id in seen_sources:
+            problems.append(
+                Problem(where, f"duplicate source id '{source.id}' (first at line {seen_sources[source.id].line})")
+            )
+        else:
+            seen_sources[source.id] = where
+        problems += _unknown_fields(log.path, source.fields, SOURCE_FIELDS, "source")
+    return problems
+
+
+def _event_problems(log: Log) -> list[Problem]:
+    problems = []
+    event_ids = {event.id for event in log.events if event.id}
+    first_seen: dict[str, Location] = {}
+    has_actor_registry = isinstance(log.data, dict) and "actors" in log.data
+    for event in log.events:
+        fields = event.fields
+        if not event.id:
+            problems.append(Problem(event_location(log.path, fields), "event has no id"))
+        elif event.id in first_seen:
+            problems.append(
+                Problem(
+                    event_location(log.path, fields, "id", value=True),
+                    f"duplicate id '{event.id}' (first at line {first_seen[event.id].line})",
+                )
+            )
+        else:
+            first_seen[event.id] = event_location(log.path, fields, "id", value=True)
+        if event.end is not None and event.end.start < event.date.start:
+            problems.append(
+                Problem(
+                    event_location(log.path, fields, "end", value=True),
+                    f"end {event.end} is before date {event.date}",
+                )
+            )
+        if event.status and event.status not in STATUSES:
+            problems.append(
+                Problem(
+                    event_location(log.path, fields, "status", value=True),
+                    f"unknown status '{event.status}' (use one of: {', '.join(STATUSES)})",
+                )
+            )
+        for related_id in event.related:
+            if related_id not in event_ids:
+                problems.append(
+                    Problem(
+                        event_location(log.path, fields, "related", value=True),
+                        f"related id '{related_id}' is not an event{_did_you_mean(related_id, event_ids)}",
+                    )
+                )
+        problems += _source_problems(log, fields)
+        if has_actor_registry:
+            named = [*event.actors, *(item["by"] for item in event.quotes + event.claims if item["by"])]
+            for name in dict.fromkeys(named):
+                if not log.is_known_actor(name):
+                    problems.append(
+                        Problem(
+                            event_location(log.path, fields, "actors", value=True),
+                            f"actor '{name}' is not in the actors registry",
+                            "warning",
+                        )
+                    )
+        problems += _unknown_fields(log.path, fields, EVENT_FIELDS, "event")
+    return problems
+
+
+def _source_problems(log: Log, fields: Any) -> list[Problem]:
+    problems = []
+    source_ids = {source.id for source in log.sources}
+    entries = fields.get("sources")
+    for entry in entries if isinstance(entries, list) else [entries] if entries else []:
+        if isinstance(entry, dict):
+            problems += _unknown_fields(log.path, entry, INLINE_SOURCE_FIELDS, "inline source")
+        elif isinstance(entry, str) and "://" not in entry and entry not in source_ids:
+            problems.append(
+                Problem(
+                    event_location(log.path, fields, "sources", value=True),
+                    f"source id '{entry}' is not in the sources registry{_did_you_mean(entry, source_ids)}",
+                )
+            )
+    return problems
+
+
+def _unknown_fields(path: str, fields: Any, known: tuple[str, ...], what: str) -> list[Problem]:
+    if not isinstance(fields, YamlMap):
+        return []
+    return [
+        Problem(
+            Location(path, fields.key_marks[key].line + 1, fields.key_marks[key].column + 1),
+            f"unknown {what} field '{key}'{_did_you_mean(key, known)}",
+            "warning",
+        )
+        for key in fields
+        if key not in known
+    ]
+
+
+def _unknown_top_level_keys(log: Log) -> list[Problem]:
+    if not isinstance(log.data, YamlMap):
+        return []
+    return [
+        Problem(
+            Location(log.path, log.data.key_marks[key].line + 1, log.data.key_marks[key].column + 1),
+            f"unknown top-level key '{key}'{_did_you_mean(key, TOP_LEVEL_KEYS)}",
+            "warning",
+        )
+        for key in log.data
+        if key not in TOP_LEVEL_KEYS and difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1, cutoff=0.75)
+    ]
+
+
+def _did_you_mean(value: str, candidates: Any) -> str:
+    matches = difflib.get_close_matches(value, list(candidates), n=3, cutoff=0.6)
+    if not matches:
+        return ""
+    return " (did you mean " + ", ".join(f"'{match}'" for match in matches) + "?)"
+
+
+def _where(path: str, fields: Any, key: str, *, value: bool = False) -> Location:
+    if isinstance(fields, YamlMap):
+        return event_location(path, fields, key, value=value)
+    return Location(path)

@@ -1,0 +1,369 @@
+"""The typer app: parse options, call the core, print, map errors to exit codes."""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from tracker import __version__
+from tracker.errors import DateError, Problem, TrackerError, UsageError
+from tracker.formats import ALL_FIELD_FORMATS, FORMATS, Record, render
+
+
+class _TrackerGroup(TyperGroup):
+    """Turns TrackerError into one line on stderr and its exit code: the only exit point for errors."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TrackerError as error:
+            prefix = "" if error.location is not None else "tracker: "
+            typer.echo(f"{prefix}{error}", err=True)
+            raise typer.Exit(error.exit_code) from None
+
+
+app = typer.Typer(
+    cls=_TrackerGroup,
+    help="A timeline of events kept in a plain YAML file (events.yaml).",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+FormatName = enum.Enum("FormatName", {name: name for name in FORMATS}, type=str)  # type: ignore[misc]
+
+FileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--file",
+        "-f",
+        envvar="TRACKER_FILE",
+        help="The log file. Default: $TRACKER_FILE, else events.yaml here or in the nearest parent folder.",
+        metavar="PATH",
+        dir_okay=True,
+    ),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option("--since", help="Events whose period reaches DATE or later (any precision, or 'last month'...).", metavar="DATE"),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option("--until", help="Events that begin by the end of DATE's period (2024-03 means all of March).", metavar="DATE"),
+]
+OnOption = Annotated[
+    list[str] | None,
+    typer.Option("--on", help="Events overlapping DATE's whole period (2024, 2024-04, 2024-04-11). Repeatable.", metavar="DATE"),
+]
+ActorOption = Annotated[
+    list[str] | None,
+    typer.Option("--actor", "-a", help="Events naming this actor or one of its aliases (case, hyphens, spacing ignored). Repeatable.", metavar="NAME"),
+]
+TagOption = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Events with this tag. Repeatable.", metavar="TAG")]
+TypeOption = Annotated[list[str] | None, typer.Option("--type", help="Events of this type (statement, visit, ...). Repeatable.", metavar="TYPE")]
+SearchOption = Annotated[
+    list[str] | None,
+    typer.Option("--search", "-s", help="Events whose title, summary or quotes contain TEXT (case ignored). Repeatable.", metavar="TEXT"),
+]
+AllOption = Annotated[bool, typer.Option("--all", help="Repeated --actor / --tag must all match (default: any).")]
+LimitOption = Annotated[int | None, typer.Option("--limit", "-n", min=0, help="Only the N most recent matching events.", metavar="N")]
+ReverseOption = Annotated[bool, typer.Option("--reverse", "-r", help="Newest first.")]
+FormatOption = Annotated[
+    FormatName,
+    typer.Option("--format", "-F", help="Output format: table, csv, tsv, json, jsonl or any tabulate format.", case_sensitive=False),
+]
+ColumnsOption = Annotated[
+    list[str] | None,
+    typer.Option("--columns", "-c", help="Fields to show, comma-separated or repeated (default: date,id,title,actors).", metavar="FIELDS"),
+]
+
+DEFAULT_COLUMNS = ("date", "id", "title", "actors")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tracker {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """A timeline of events kept in a plain YAML file (events.yaml).
+
+    Example: tracker list --since 2024-03 --actor "Kim Yo Jong"
+    """
+
+
+def _use_color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _warn(message: str) -> None:
+    typer.echo(f"tracker: warning: {message}", err=True)
+
+
+def _log_path(file: Path | None) -> Path:
+    from tracker.store import find_log
+
+    return find_log(str(file) if file else None)
+
+
+def _option_date(option: str, text: str | None) -> Any:
+    if text is None:
+        return None
+    from tracker.dates import parse_user_date
+
+    try:
+        return parse_user_date(text, date.today())
+    except DateError as error:
+        raise UsageError(f"{option}: {error}") from None
+
+
+def _split_columns(columns: list[str] | None) -> list[str]:
+    return [name.strip() for value in columns or () for name in value.split(",") if name.strip()]
+
+
+def _selection(
+    file: Path | None,
+    *,
+    since: str | None,
+    until: str | None,
+    on: list[str] | None,
+    actor: list[str] | None,
+    tag: list[str] | None,
+    type: list[str] | None,
+    search: list[str] | None,
+    all: bool,
+    limit: int | None,
+    reverse: bool,
+) -> Any:
+    from tracker.query import select_events
+    from tracker.store import load_log
+
+    since_date = _option_date("--since", since)
+    until_date = _option_date("--until", until)
+    on_dates = [_option_date("--on", text) for text in on or ()]
+    log = load_log(_log_path(file))
+    selection = select_events(
+        log,
+        since=since_date,
+        until=until_date,
+        on=on_dates,
+        actors=actor or (),
+        tags=tag or (),
+        types=type or (),
+        search=search or (),
+        match_all=all,
+        limit=limit,
+        reverse=reverse,
+    )
+    for warning in selection.warnings:
+        _warn(warning)
+    return log, selection.events
+
+
+@app.command("list")
+def list_events(
+    file: FileOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    on: OnOption = None,
+    actor: ActorOption = None,
+    tag: TagOption = None,
+    type: TypeOption = None,
+    search: SearchOption = None,
+    all: AllOption = False,
+    limit: LimitOption = None,
+    reverse: ReverseOption = False,
+    format: FormatOption = FormatName.table,  # type: ignore[attr-defined]
+    columns: ColumnsOption = None,
+) -> None:
+    """List events as a chronological table, or as csv, tsv, json, jsonl.
+
+    Example: tracker list --on 2024-04 --actor kishida --format github
+    """
+    from tracker.views import event_records
+
+    log, events = _selection(
+        file, since=since, until=until, on=on, actor=actor, tag=tag, type=type,
+        search=search, all=all, limit=limit, reverse=reverse,
+    )  # fmt: skip
+    chosen = _split_columns(columns)
+    format_name = format.value
+    if not chosen and format_name not in ALL_FIELD_FORMATS:
+        chosen = list(DEFAULT_COLUMNS)
+    _warn_unknown_columns(chosen, log)
+    records = event_records(events, human=format_name not in ALL_FIELD_FORMATS | {"csv", "tsv"})
+    typer.echo(render(format_name, records, chosen), nl=False)
+
+
+def _warn_unknown_columns(columns: list[str], log: Any) -> None:
+    from tracker.model import EVENT_FIELDS
+    from tracker.query import suggest
+
+    used = set(EVENT_FIELDS) | {key for event in log.events for key in event.fields}
+    for column in columns:
+        if column not in used:
+            close = suggest(column, sorted(used))
+            hint = "; did you mean " + ", ".join(f"'{name}'" for name in close) + "?" if close else ""
+            _warn(f"--columns: no event has a field '{column}'{hint}")
+
+
+@app.command()
+def timeline(
+    file: FileOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    on: OnOption = None,
+    actor: ActorOption = None,
+    tag: TagOption = None,
+    type: TypeOption = None,
+    search: SearchOption = None,
+    all: AllOption = False,
+    limit: LimitOption = None,
+    reverse: ReverseOption = False,
+) -> None:
+    """Show events for reading: year and month headings, one line per event.
+
+    Example: tracker timeline --since 2024-02 --until 2024-04
+    """
+    from tracker.views import render_timeline
+
+    log, events = _selection(
+        file, since=since, until=until, on=on, actor=actor, tag=tag, type=type,
+        search=search, all=all, limit=limit, reverse=reverse,
+    )  # fmt: skip
+    typer.echo(render_timeline(events, log, color=_use_color()), nl=False)
+
+
+@app.command()
+def show(
+    event_id: Annotated[str, typer.Argument(help="The id of the event to show.", metavar="ID")],
+    file: FileOption = None,
+) -> None:
+    """Show one event in full: every field, its sources, quotes and related events.
+
+    Example: tracker show 2024-04-02-north-korea-tests-hypersonic-irbm
+    """
+    from tracker.query import suggest
+    from tracker.store import load_log
+    from tracker.views import render_event
+
+    log = load_log(_log_path(file))
+    event = log.event_by_id(event_id)
+    if event is None:
+        close = suggest(event_id, [event.id for event in log.events])
+        hint = "; did you mean: " + ", ".join(close) if close else ""
+        raise TrackerError(f"no event with id '{event_id}'{hint}")
+    typer.echo(render_event(event, log, color=_use_color()), nl=False)
+
+
+@app.command()
+def add(
+    title: Annotated[str, typer.Argument(help="One-line title of the event.")],
+    event_date: Annotated[
+        str,
+        typer.Option("--date", "-d", help="When: ISO at any precision (2024, 2024-04, 2024-04-02) or '2 April 2024', 'yesterday', '3 days ago'.", metavar="DATE"),
+    ] = "today",
+    end: Annotated[str | None, typer.Option("--end", help="End of a range, same forms as --date.", metavar="DATE")] = None,
+    actor: Annotated[list[str] | None, typer.Option("--actor", "-a", help="An actor (name or alias). Repeatable.", metavar="NAME")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="A tag. Repeatable.", metavar="TAG")] = None,
+    type: Annotated[str | None, typer.Option("--type", help="Event type: statement, visit, summit, missile-test, speech, poll, ...")] = None,
+    location: Annotated[str | None, typer.Option("--location", "-l", help="Where it happened.")] = None,
+    summary: Annotated[str | None, typer.Option("--summary", help="A few sentences in your own words.")] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", help="A source id from the registry, or a URL. Repeatable.", metavar="ID|URL")] = None,
+    quote: Annotated[list[str] | None, typer.Option("--quote", "-q", help="A short quote as 'WHO: TEXT'. Repeatable.", metavar="'WHO: TEXT'")] = None,
+    related: Annotated[list[str] | None, typer.Option("--related", help="Id of a related event. Repeatable.", metavar="ID")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="reported, confirmed, disputed or alleged.")] = None,
+    event_id: Annotated[str | None, typer.Option("--id", help="Use this id instead of one made from date and title.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the YAML that would be added; change nothing.")] = False,
+    file: FileOption = None,
+) -> None:
+    """Append an event to the log safely, and print its id.
+
+    Example: tracker add "North Korea fires an IRBM" --date "2 April 2024" -a "North Korea" --type missile-test
+    """
+    from tracker.check import check_log
+    from tracker.model import new_event_fields
+    from tracker.store import append_event
+
+    start = _option_date("--date", event_date)
+    finish = _option_date("--end", end)
+    path = _log_path(file)
+
+    def make_fields(log: Any) -> dict[str, Any]:
+        return new_event_fields(
+            log, title=title, date=start, end=finish, actors=actor or (), tags=tag or (), type=type,
+            location=location, summary=summary, sources=source or (), quotes=quote or (),
+            related=related or (), status=status, event_id=event_id,
+        )  # fmt: skip
+
+    appended = append_event(path, make_fields, check=check_log, dry_run=dry_run)
+    for name in appended.fields.get("actors", ()):
+        if isinstance(appended.log.data, dict) and not appended.log.is_known_actor(name):
+            _warn(f"actor '{name}' is not in the actors registry; added as written")
+    if dry_run:
+        typer.echo(appended.snippet, nl=False)
+    else:
+        typer.echo(appended.fields["id"])
+
+
+@app.command()
+def actors(
+    file: FileOption = None,
+    format: FormatOption = FormatName.table,  # type: ignore[attr-defined]
+) -> None:
+    """List actors with their aliases, number of events, and first and last dates.
+
+    Example: tracker actors --format github
+    """
+    from tracker.store import load_log
+    from tracker.views import ACTOR_COLUMNS, actor_records
+
+    log = load_log(_log_path(file))
+    records: list[Record] = actor_records(log)
+    typer.echo(render(format.value, records, list(ACTOR_COLUMNS)), nl=False)
+
+
+@app.command()
+def check(file: FileOption = None) -> None:
+    """Check the log: silent when sound, else every problem as FILE:LINE:COL: message.
+
+    Exit 1 when there are errors; warnings alone leave the exit at 0.
+    Example: tracker check -f events.yaml
+    """
+    from tracker.check import check_log
+    from tracker.store import read_log
+
+    path = _log_path(file)
+    try:
+        log_file = read_log(path)
+        problems = check_log(log_file.log, log_file.problems)
+    except TrackerError as error:
+        if error.exit_code != 1:
+            raise
+        problems = [Problem(error.location, error.message)] if error.location else []
+        if not problems:
+            raise
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+    if any(problem.is_error for problem in problems):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point of the `tracker` console script."""
+    app(prog_name="tracker")

@@ -1,0 +1,497 @@
+"""Events, actors and sources, and the Log that holds them with alias resolution."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tracker.dates import PartialDate, parse_date
+from tracker.errors import DateError, Location, Problem, UsageError
+from tracker.yamltext import DateText, Mark, YamlList, YamlMap
+
+EVENT_FIELDS = (
+    "id",
+    "date",
+    "end",
+    "title",
+    "summary",
+    "actors",
+    "type",
+    "tags",
+    "location",
+    "sources",
+    "quotes",
+    "claims",
+    "related",
+    "status",
+)
+ACTOR_FIELDS = ("name", "aliases", "role", "country")
+SOURCE_FIELDS = ("id", "title", "publisher", "section", "date", "url", "file", "author")
+INLINE_SOURCE_FIELDS = ("url", "publisher", "title", "date")
+STATUSES = ("reported", "confirmed", "disputed", "alleged")
+LIST_FIELDS = ("actors", "tags", "sources", "quotes", "claims", "related")
+TEXT_FIELDS = ("id", "date", "end", "title", "summary", "type", "location", "status")
+
+
+def normalise_name(name: str) -> str:
+    """The key names are matched by: case, accents, hyphens, dots and spacing ignored."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(ch for ch in decomposed.casefold() if ch.isalnum())
+
+
+def slugify(text: str) -> str:
+    """Lowercase ASCII words joined by hyphens (`Kim Yo Jong's statement` -> `kim-yo-jongs-statement`)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    ascii_text = ascii_text.lower().replace("'", "").replace("\u2019", "")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """An entry of the `actors:` registry."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    role: str = ""
+    country: str = ""
+    fields: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Source:
+    """An entry of the `sources:` registry, or an inline `{url, publisher, title}`."""
+
+    id: str
+    title: str = ""
+    publisher: str = ""
+    url: str = ""
+    fields: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def label(self) -> str:
+        """`Title (Publisher)`, or whatever of them is known."""
+        parts = [self.title or self.id or self.url]
+        if self.publisher:
+            parts.append(f"({self.publisher})")
+        return " ".join(part for part in parts if part)
+
+
+@dataclass(eq=False)
+class Event:
+    """One event: its fields exactly as written, plus its date interval."""
+
+    fields: dict[str, Any]
+    date: PartialDate
+    end: PartialDate | None = None
+    index: int = 0
+    location: Location | None = None
+
+    @property
+    def id(self) -> str:
+        return _text(self.fields.get("id"))
+
+    @property
+    def title(self) -> str:
+        return _text(self.fields.get("title"))
+
+    @property
+    def summary(self) -> str:
+        return _text(self.fields.get("summary"))
+
+    @property
+    def type(self) -> str:
+        return _text(self.fields.get("type"))
+
+    @property
+    def status(self) -> str:
+        return _text(self.fields.get("status"))
+
+    @property
+    def actors(self) -> list[str]:
+        return _text_list(self.fields.get("actors"))
+
+    @property
+    def tags(self) -> list[str]:
+        return _text_list(self.fields.get("tags"))
+
+    @property
+    def related(self) -> list[str]:
+        return _text_list(self.fields.get("related"))
+
+    @property
+    def quotes(self) -> list[dict[str, str]]:
+        return _attributed(self.fields.get("quotes"))
+
+    @property
+    def claims(self) -> list[dict[str, str]]:
+        return _attributed(self.fields.get("claims"))
+
+    @property
+    def start(self) -> datetime:
+        """First instant of the event's period."""
+        return self.date.start
+
+    @property
+    def stop(self) -> datetime:
+        """Instant just after the event's period (its `end:` widens it)."""
+        if self.end is not None and self.end.stop > self.date.stop:
+            return self.end.stop
+        return self.date.stop
+
+    @property
+    def sort_key(self) -> tuple[datetime, int, str, int]:
+        """Start, then coarser before finer precision, then id, then file order."""
+        return (self.start, self.date.precision_rank, self.id, self.index)
+
+    def overlaps(self, start: datetime, stop: datetime) -> bool:
+        """True when the event's period shares an instant with [start, stop)."""
+        return self.start < stop and start < self.stop
+
+
+@dataclass
+class Log:
+    """Everything in one log file: events in file order and the registries."""
+
+    path: str
+    events: list[Event] = field(default_factory=list)
+    actors: list[Actor] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    data: Any = None
+    _actor_keys: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for actor in self.actors:
+            for name in (actor.name, *actor.aliases):
+                self._actor_keys.setdefault(normalise_name(name), actor.name)
+
+    def canonical_actor(self, name: str) -> str:
+        """The registry name for `name` or one of its aliases; `name` itself if unknown."""
+        return self._actor_keys.get(normalise_name(name), name)
+
+    def is_known_actor(self, name: str) -> bool:
+        return normalise_name(name) in self._actor_keys
+
+    def event_by_id(self, event_id: str) -> Event | None:
+        for event in self.events:
+            if event.id == event_id:
+                return event
+        return None
+
+    def source_by_id(self, source_id: str) -> Source | None:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        return None
+
+    def resolve_sources(self, event: Event) -> list[Source]:
+        """The event's sources, registry ids resolved; an unknown id stays a bare Source."""
+        resolved = []
+        for entry in _as_list(event.fields.get("sources")):
+            if isinstance(entry, dict):
+                resolved.append(_inline_source(entry))
+            elif entry is not None:
+                resolved.append(self.source_by_id(str(entry)) or Source(id=str(entry)))
+        return resolved
+
+    def chronological(self) -> list[Event]:
+        """All events, ordered by sort_key."""
+        return sorted(self.events, key=lambda event: event.sort_key)
+
+    def top_level_keys(self) -> list[str]:
+        return list(self.data) if isinstance(self.data, dict) else []
+
+
+def build_log(data: Any, path: str) -> tuple[Log, list[Problem]]:
+    """Build a Log from constructed YAML, collecting every problem that makes an entry unusable.
+
+    An event whose date or title is unusable is left out of the Log, and a Problem says why.
+    """
+    problems: list[Problem] = []
+    if data is None:
+        return Log(path=path, data=data), problems
+    if isinstance(data, YamlList):
+        raw_events: Any = data
+        registries: dict[str, Any] = {}
+    elif isinstance(data, YamlMap):
+        raw_events = data.get("events")
+        registries = data
+        if raw_events is not None and not isinstance(raw_events, list):
+            problems.append(_problem(path, data.value_marks["events"], "'events' must be a list of events"))
+            raw_events = None
+    else:
+        return Log(path=path, data=data), [
+            Problem(Location(path, 1, 1), "the log must be a mapping with an 'events:' list, or a list of events")
+        ]
+    actors = _build_actors(registries.get("actors"), registries, path, problems)
+    sources = _build_sources(registries.get("sources"), registries, path, problems)
+    events = []
+    for index, raw in enumerate(raw_events or []):
+        mark = raw_events.item_marks[index]
+        event = _build_event(raw, index, mark, path, problems)
+        if event is not None:
+            events.append(event)
+    return Log(path=path, events=events, actors=actors, sources=sources, data=data), problems
+
+
+def event_location(path: str, fields: YamlMap, key: str | None = None, *, value: bool = False) -> Location:
+    """Where an event (or one of its keys, or that key's value) stands in the file."""
+    if key is not None and key in fields.key_marks:
+        mark = fields.value_marks[key] if value else fields.key_marks[key]
+    else:
+        mark = fields.start
+    return Location(path, mark.line + 1, mark.column + 1)
+
+
+def _build_event(raw: Any, index: int, mark: Mark, path: str, problems: list[Problem]) -> Event | None:
+    if not isinstance(raw, YamlMap):
+        problems.append(_problem(path, mark, "an event must be a mapping of fields (id, date, title, ...)"))
+        return None
+    usable = True
+    for key in TEXT_FIELDS:
+        if key in raw and raw[key] is not None and not isinstance(raw[key], str):
+            problems.append(Problem(event_location(path, raw, key, value=True), f"'{key}' must be text"))
+            usable = False
+    for key in LIST_FIELDS:
+        value = raw.get(key)
+        if value is not None and not isinstance(value, (list, str)):
+            problems.append(Problem(event_location(path, raw, key, value=True), f"'{key}' must be a list"))
+            usable = False
+    title = raw.get("title")
+    if not isinstance(title, str) or not title.strip():
+        where = event_location(path, raw, "title", value=True) if "title" in raw else event_location(path, raw)
+        problems.append(Problem(where, "event has no title"))
+        usable = False
+    elif "\n" in title.strip() or "\r" in title:
+        problems.append(Problem(event_location(path, raw, "title", value=True), "title must be one line"))
+        usable = False
+    date = _event_date(raw, "date", path, problems)
+    if "date" not in raw or raw.get("date") is None:
+        problems.append(Problem(event_location(path, raw), "event has no date"))
+        usable = False
+    elif date is None:
+        usable = False
+    end = _event_date(raw, "end", path, problems) if raw.get("end") is not None else None
+    if raw.get("end") is not None and end is None:
+        usable = False
+    for key in ("quotes", "claims"):
+        for position, item in enumerate(_as_list(raw.get(key))):
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                item_marks = getattr(raw.get(key), "item_marks", None)
+                where = (
+                    _problem(path, item_marks[position], "").location
+                    if item_marks
+                    else event_location(path, raw, key, value=True)
+                )
+                problems.append(Problem(where, f"each of '{key}' must be a mapping with 'by' and 'text'"))
+                usable = False
+    if not usable or date is None:
+        return None
+    return Event(fields=raw, date=date, end=end, index=index, location=event_location(path, raw))
+
+
+def _event_date(raw: YamlMap, key: str, path: str, problems: list[Problem]) -> PartialDate | None:
+    value = raw.get(key)
+    if value is None or not isinstance(value, str):
+        return None
+    try:
+        return parse_date(value)
+    except DateError as error:
+        problems.append(Problem(event_location(path, raw, key, value=True), str(error)))
+        return None
+
+
+def _build_actors(raw: Any, registries: Any, path: str, problems: list[Problem]) -> list[Actor]:
+    actors = []
+    for position, entry in enumerate(_registry_entries(raw, "actors", registries, path, problems)):
+        if isinstance(entry, str):
+            actors.append(Actor(name=entry))
+            continue
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            problems.append(_problem(path, raw.item_marks[position], "an actor needs a 'name'"))
+            continue
+        aliases = entry.get("aliases")
+        if isinstance(aliases, str):
+            aliases = [aliases]
+        actors.append(
+            Actor(
+                name=name,
+                aliases=tuple(str(alias) for alias in aliases or () if alias is not None),
+                role=_text(entry.get("role")),
+                country=_text(entry.get("country")),
+                fields=entry,
+            )
+        )
+    return actors
+
+
+def _build_sources(raw: Any, registries: Any, path: str, problems: list[Problem]) -> list[Source]:
+    sources = []
+    for position, entry in enumerate(_registry_entries(raw, "sources", registries, path, problems)):
+        source_id = entry.get("id") if isinstance(entry, dict) else None
+        if not isinstance(source_id, str) or not source_id.strip():
+            problems.append(_problem(path, raw.item_marks[position], "a source needs an 'id'"))
+            continue
+        sources.append(
+            Source(
+                id=source_id,
+                title=_text(entry.get("title")),
+                publisher=_text(entry.get("publisher")),
+                url=_text(entry.get("url")),
+                fields=entry,
+            )
+        )
+    return sources
+
+
+def _registry_entries(raw: Any, key: str, registries: Any, path: str, problems: list[Problem]) -> list[Any]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        problems.append(_problem(path, registries.value_marks[key], f"'{key}' must be a list"))
+        return []
+    return raw
+
+
+def _inline_source(entry: dict[str, Any]) -> Source:
+    return Source(
+        id=_text(entry.get("id")),
+        title=_text(entry.get("title")),
+        publisher=_text(entry.get("publisher")),
+        url=_text(entry.get("url")),
+        fields=entry,
+    )
+
+
+def _problem(path: str, mark: Mark, message: str) -> Problem:
+    return Problem(Location(path, mark.line + 1, mark.column + 1), message)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def _text_list(value: Any) -> list[str]:
+    return [item for item in _as_list(value) if isinstance(item, str)]
+
+
+def _attributed(value: Any) -> list[dict[str, str]]:
+    return [
+        {"by": _text(item.get("by")), "text": _text(item.get("text"))}
+        for item in _as_list(value)
+        if isinstance(item, dict)
+    ]
+
+
+MAX_SLUG_LENGTH = 60
+
+
+def make_event_id(log: Log, date: PartialDate, title: str) -> str:
+    """A unique slug from date and title (`2024-04-02-north-korea-tests-an-irbm`), suffixed -2, -3... if taken."""
+    words = slugify(title) or "event"
+    if len(words) > MAX_SLUG_LENGTH:
+        words = words[:MAX_SLUG_LENGTH].rsplit("-", 1)[0] or words[:MAX_SLUG_LENGTH]
+    base = f"{date.date_part}-{words}"
+    taken = {event.id for event in log.events}
+    candidate, number = base, 2
+    while candidate in taken:
+        candidate, number = f"{base}-{number}", number + 1
+    return candidate
+
+
+def new_event_fields(
+    log: Log,
+    *,
+    title: str,
+    date: PartialDate,
+    end: PartialDate | None = None,
+    actors: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    type: str | None = None,
+    location: str | None = None,
+    summary: str | None = None,
+    sources: Sequence[str] = (),
+    quotes: Sequence[str] = (),
+    related: Sequence[str] = (),
+    status: str | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """The fields of a new event, validated against `log`, in the log's usual key order.
+
+    Actor aliases become their registry names; a source that is not a registry id
+    must be a URL; quotes are 'WHO: TEXT'. Problems raise UsageError naming the option.
+    """
+    title = title.strip()
+    if not title:
+        raise UsageError("TITLE: must not be empty")
+    if "\n" in title or "\r" in title:
+        raise UsageError("TITLE: must be one line")
+    if end is not None and end.start < date.start:
+        raise UsageError(f"--end: {end} is before --date {date}")
+    if status is not None and status not in STATUSES:
+        raise UsageError(f"--status: '{status}' is not one of {', '.join(STATUSES)}")
+    known_ids = {event.id for event in log.events}
+    if event_id is not None:
+        event_id = event_id.strip()
+        if not event_id or any(char.isspace() for char in event_id):
+            raise UsageError("--id: must be one word without spaces")
+        if event_id in known_ids:
+            raise UsageError(f"--id: an event with id '{event_id}' already exists")
+    for related_id in related:
+        if related_id not in known_ids:
+            raise UsageError(f"--related: no event with id '{related_id}'")
+    fields: dict[str, Any] = {
+        "id": event_id or make_event_id(log, date, title),
+        "date": DateText(str(date)),
+    }
+    if end is not None:
+        fields["end"] = DateText(str(end))
+    fields["title"] = title
+    if summary:
+        fields["summary"] = summary.strip()
+    if actors:
+        fields["actors"] = list(dict.fromkeys(log.canonical_actor(name.strip()) for name in actors))
+    if type:
+        fields["type"] = type.strip()
+    if tags:
+        fields["tags"] = list(dict.fromkeys(tag.strip() for tag in tags))
+    if location:
+        fields["location"] = location.strip()
+    if sources:
+        fields["sources"] = [_source_entry(log, source) for source in sources]
+    if quotes:
+        fields["quotes"] = [_quote_entry(log, quote) for quote in quotes]
+    if related:
+        fields["related"] = list(dict.fromkeys(related))
+    if status:
+        fields["status"] = status
+    return fields
+
+
+def _source_entry(log: Log, source: str) -> str | dict[str, str]:
+    source = source.strip()
+    if log.source_by_id(source) is not None:
+        return source
+    if "://" in source:
+        return {"url": source}
+    known = [entry.id for entry in log.sources]
+    hint = f" (known: {', '.join(known[:5])})" if known else ""
+    raise UsageError(f"--source: '{source}' is neither a source id in the registry nor a URL{hint}")
+
+
+def _quote_entry(log: Log, quote: str) -> dict[str, str]:
+    who, separator, text = quote.partition(":")
+    if not separator or not who.strip() or not text.strip():
+        raise UsageError(f"--quote: expected 'WHO: TEXT', got {quote!r}")
+    return {"by": log.canonical_actor(who.strip()), "text": text.strip()}

@@ -1,0 +1,125 @@
+"""Filters and ordering over a Log's events: pure functions, no I/O."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from tracker.dates import PartialDate
+from tracker.model import Event, Log, normalise_name
+
+
+@dataclass
+class Selection:
+    """The events a query selected, in display order, and warnings about its terms."""
+
+    events: list[Event]
+    warnings: list[str] = field(default_factory=list)
+
+
+def select_events(
+    log: Log,
+    *,
+    since: PartialDate | None = None,
+    until: PartialDate | None = None,
+    on: Sequence[PartialDate] = (),
+    actors: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    types: Sequence[str] = (),
+    search: Sequence[str] = (),
+    match_all: bool = False,
+    limit: int | None = None,
+    reverse: bool = False,
+) -> Selection:
+    """The events matching every filter given, oldest first (newest first with `reverse`).
+
+    Dates are periods: `since` keeps events whose period reaches its start, `until`
+    those that begin before its period ends, `on` those overlapping it. Repeated
+    values of one filter match any of them (all of them for actors and tags with
+    `match_all`). Actors match by name or alias ignoring case, accents, hyphens and
+    spacing. `limit` keeps the most recent N of the matches.
+    """
+    warnings = _unknown_terms(log, actors, tags)
+    actor_keys = [normalise_name(log.canonical_actor(name)) for name in actors]
+    tag_keys = [normalise_name(tag) for tag in tags]
+    type_keys = {normalise_name(kind) for kind in types}
+    needles = [" ".join(text.casefold().split()) for text in search]
+    combine = all if match_all else any
+    matches = []
+    for event in log.chronological():
+        if since is not None and event.stop <= since.start:
+            continue
+        if until is not None and event.start >= until.stop:
+            continue
+        if on and not any(event.overlaps(period.start, period.stop) for period in on):
+            continue
+        if actor_keys:
+            event_actors = {normalise_name(log.canonical_actor(name)) for name in event.actors}
+            if not combine(key in event_actors for key in actor_keys):
+                continue
+        if tag_keys:
+            event_tags = {normalise_name(tag) for tag in event.tags}
+            if not combine(key in event_tags for key in tag_keys):
+                continue
+        if type_keys and normalise_name(event.type) not in type_keys:
+            continue
+        if needles:
+            haystack = searchable_text(event)
+            if not any(needle in haystack for needle in needles):
+                continue
+        matches.append(event)
+    if limit is not None:
+        matches = matches[-limit:] if limit > 0 else []
+    if reverse:
+        matches.reverse()
+    return Selection(matches, warnings)
+
+
+def searchable_text(event: Event) -> str:
+    """Title, summary and quotes (with who said them), casefolded with spacing collapsed."""
+    parts = [event.title, event.summary]
+    for item in event.quotes:
+        parts += [item["by"], item["text"]]
+    return " ".join(" ".join(parts).casefold().split())
+
+
+def suggest(value: str, known: Sequence[str], count: int = 3) -> list[str]:
+    """Up to `count` of `known` that look like `value`, best first."""
+    by_key = {normalise_name(name): name for name in known}
+    keys = difflib.get_close_matches(normalise_name(value), list(by_key), n=count, cutoff=0.5)
+    return [by_key[key] for key in keys]
+
+
+def known_actor_names(log: Log) -> list[str]:
+    """Every actor name and alias in the registry, then names used only in events."""
+    names = [name for actor in log.actors for name in (actor.name, *actor.aliases)]
+    names += [name for event in log.events for name in event.actors]
+    return list(dict.fromkeys(names))
+
+
+def known_tags(log: Log) -> list[str]:
+    """Every tag used in the log, in first-use order."""
+    return list(dict.fromkeys(tag for event in log.events for tag in event.tags))
+
+
+def _unknown_terms(log: Log, actors: Sequence[str], tags: Sequence[str]) -> list[str]:
+    warnings = []
+    if actors:
+        names = known_actor_names(log)
+        name_keys = {normalise_name(name) for name in names}
+        for name in actors:
+            if normalise_name(name) not in name_keys:
+                warnings.append(_unknown_message("actor", name, suggest(name, names)))
+    if tags:
+        all_tags = known_tags(log)
+        tag_keys = {normalise_name(tag) for tag in all_tags}
+        for tag in tags:
+            if normalise_name(tag) not in tag_keys:
+                warnings.append(_unknown_message("tag", tag, suggest(tag, all_tags)))
+    return warnings
+
+
+def _unknown_message(what: str, value: str, close: list[str]) -> str:
+    hint = "; did you mean " + ", ".join(f"'{name}'" for name in close) + "?" if close else ""
+    return f"no {what} '{value}' in the log{hint}"

@@ -1,0 +1,172 @@
+"""Human views: the timeline, one event in full, and the actors summary. They return text."""
+
+from __future__ import annotations
+
+import calendar
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+from tracker.dates import PartialDate
+from tracker.formats import Record, cell_text, escape_controls
+from tracker.model import EVENT_FIELDS, Event, Log, normalise_name
+from tracker.yamltext import plain
+
+_BOLD, _DIM, _CYAN, _YELLOW, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[36m", "\x1b[33m", "\x1b[0m"
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"{code}{text}{_RESET}" if color and text else text
+
+
+def date_label(date: PartialDate, end: PartialDate | None = None) -> str:
+    """A date for people: its own precision, `c.` when approximate, `?` when uncertain, `–` for ranges."""
+    label = _single_label(date)
+    if end is not None:
+        label += " – " + _single_label(end)
+    return label
+
+
+def _single_label(date: PartialDate) -> str:
+    text = str(PartialDate(date.year, date.month, date.day, date.hour, date.minute, date.second, date.tz))
+    if date.qualifier in ("~", "%"):
+        text = "c. " + text
+    if date.qualifier in ("?", "%"):
+        text += "?"
+    return text
+
+
+def render_timeline(events: Sequence[Event], log: Log, *, color: bool = False) -> str:
+    """Year and month headings, then one line per event: date, title, actors."""
+    lines: list[str] = []
+    year = month = None
+    labels = [date_label(event.date, event.end) for event in events]
+    width = max((len(label) for label in labels), default=0)
+    for event, label in zip(events, labels, strict=True):
+        if event.date.year != year:
+            year, month = event.date.year, None
+            if lines:
+                lines.append("")
+            lines.append(_paint(f"{year:04d}", _BOLD, color))
+        if event.date.month is not None and event.date.month != month:
+            month = event.date.month
+            lines.append("  " + _paint(calendar.month_name[month], _CYAN, color))
+        indent = "    " if event.date.month is not None else "  "
+        actors = ", ".join(escape_controls(log.canonical_actor(name)) for name in event.actors)
+        line = f"{indent}{_paint(label.ljust(width), _YELLOW, color)}  {escape_controls(event.title)}"
+        if actors:
+            line += "  " + _paint(f"· {actors}", _DIM, color)
+        lines.append(line)
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def render_event(event: Event, log: Log, *, color: bool = False, width: int = 88) -> str:
+    """Every field of one event: sources resolved, quotes, related events both ways."""
+    fields = event.fields
+    out = [_paint(escape_controls(event.title), _BOLD, color)]
+    header = [
+        ("id", event.id),
+        ("date", date_label(event.date, event.end) + f"  ({_precision_words(event)})"),
+        ("type", event.type),
+        ("status", event.status),
+        ("actors", ", ".join(event.actors)),
+        ("tags", ", ".join(event.tags)),
+        ("location", cell_text(fields.get("location"))),
+    ]
+    for key, value in header:
+        if value:
+            out.append(f"{_paint(key.ljust(9), _DIM, color)}{escape_controls(value)}")
+    if event.summary:
+        out += ["", _paint("Summary", _BOLD, color)]
+        for paragraph in escape_controls(event.summary.strip(), keep_newlines=True).split("\n"):
+            out += textwrap.wrap(paragraph, width=width, initial_indent="  ", subsequent_indent="  ") or [""]
+    for heading, items in (("Quotes", event.quotes), ("Claims", event.claims)):
+        if items:
+            out += ["", _paint(heading, _BOLD, color)]
+            for item in items:
+                mark = "“{}”" if heading == "Quotes" else "{}"
+                text = mark.format(escape_controls(item["text"]))
+                by = escape_controls(item["by"]) + ": " if item["by"] else ""
+                out += textwrap.wrap(by + text, width=width, initial_indent="  ", subsequent_indent="    ")
+    sources = log.resolve_sources(event)
+    if sources:
+        out += ["", _paint("Sources", _BOLD, color)]
+        for number, source in enumerate(sources, 1):
+            line = f"  [{number}] {escape_controls(source.label())}"
+            if source.url:
+                line += f"  {escape_controls(source.url)}"
+            out.append(line)
+    links = _related_lines(event, log)
+    if links:
+        out += ["", _paint("Related", _BOLD, color), *links]
+    extra = {key: value for key, value in fields.items() if key not in EVENT_FIELDS}
+    if extra:
+        out += ["", _paint("Other fields", _BOLD, color)]
+        out += [f"  {escape_controls(key)}: {escape_controls(cell_text(value))}" for key, value in extra.items()]
+    return "\n".join(out) + "\n"
+
+
+def _precision_words(event: Event) -> str:
+    words = {"year": "year", "month": "month", "day": "day", "minute": "time", "second": "time"}
+    text = words[event.date.precision]
+    if event.end is not None:
+        text = "range"
+    qualifiers = {"~": ", approximate", "?": ", uncertain", "%": ", approximate and uncertain"}
+    return text + qualifiers.get(event.date.qualifier, "")
+
+
+def _related_lines(event: Event, log: Log) -> list[str]:
+    lines = []
+    for related_id in event.related:
+        other = log.event_by_id(related_id)
+        summary = f"{date_label(other.date, other.end)}  {other.title}" if other else "(no such event)"
+        lines.append(f"  → {escape_controls(related_id)}  {escape_controls(summary)}")
+    for other in log.chronological():
+        if other is not event and event.id and event.id in other.related and other.id not in event.related:
+            summary = f"{date_label(other.date, other.end)}  {other.title}"
+            lines.append(f"  ← {escape_controls(other.id)}  {escape_controls(summary)}")
+    return lines
+
+
+def actor_records(log: Log) -> list[Record]:
+    """One record per actor: name, aliases, role, country, event count, first and last date.
+
+    Actors named in events but missing from the registry are listed too, marked as such.
+    """
+    by_name: dict[str, dict[str, Any]] = {}
+    for actor in log.actors:
+        by_name[actor.name] = {
+            "name": actor.name,
+            "aliases": list(actor.aliases),
+            "role": actor.role,
+            "country": actor.country,
+            "events": 0,
+            "first": None,
+            "last": None,
+        }
+    for event in log.chronological():
+        for name in dict.fromkeys(log.canonical_actor(actor) for actor in event.actors):
+            record = by_name.setdefault(
+                name,
+                {"name": name, "aliases": [], "role": "(not in registry)", "country": "", "events": 0},
+            )
+            record["events"] += 1
+            record["first"] = record.get("first") or event
+            record["last"] = event
+    records = []
+    for record in by_name.values():
+        first, last = record.pop("first", None), record.pop("last", None)
+        record["first"] = str(first.date) if first else ""
+        record["last"] = str(last.end or last.date) if last else ""
+        records.append(record)
+    return sorted(records, key=lambda record: normalise_name(record["name"]))
+
+
+ACTOR_COLUMNS = ("name", "aliases", "role", "country", "events", "first", "last")
+
+
+def event_records(events: Sequence[Event], *, human: bool) -> list[Record]:
+    """Each event's fields as written; for human tables the date shows its range and qualifier."""
+    if not human:
+        return [plain(event.fields) for event in events]
+    return [{**event.fields, "date": date_label(event.date, event.end)} for event in events]

@@ -1,0 +1,238 @@
+"""Strict YAML reading with positions kept, and YAML text for new entries.
+
+Every scalar is read as the text it was written as (YAML's implicit typing never
+changes a value: `no`, `2024-03-25` and `017` stay strings); empty, `~` and `null`
+are None. Duplicate keys, anchors, aliases and custom tags are refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from tracker.errors import Location, LogError, Problem
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_ALLOWED_TAGS = frozenset(
+    "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+)
+
+
+class Mark(tuple):
+    """(line, column, index) of a node, 0-based as PyYAML gives them."""
+
+    __slots__ = ()
+
+    @property
+    def line(self) -> int:
+        return self[0]
+
+    @property
+    def column(self) -> int:
+        return self[1]
+
+    @property
+    def index(self) -> int:
+        return self[2]
+
+
+class YamlMap(dict):
+    """A mapping that remembers where it and each of its keys and values stand."""
+
+    __slots__ = ("start", "end", "key_marks", "value_marks")
+
+    start: Mark
+    end: Mark
+    key_marks: dict[str, Mark]
+    value_marks: dict[str, Mark]
+
+
+class YamlList(list):
+    """A sequence that remembers where it and each of its items stand."""
+
+    __slots__ = ("start", "end", "item_marks", "flow")
+
+    start: Mark
+    end: Mark
+    item_marks: list[Mark]
+    flow: bool
+
+
+def _mark(mark: Any) -> Mark:
+    return Mark((mark.line, mark.column, mark.index))
+
+
+def compose(text: str, path: str) -> yaml.Node | None:
+    """Parse `text` into a node tree, turning any YAML error into a located LogError."""
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = error.problem or error.context or "invalid YAML"
+        if "\t" in message or "'\\t'" in message:
+            message = "a tab character; YAML indentation must use spaces"
+        location = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
+        raise LogError(f"invalid YAML: {message}", location) from None
+    except yaml.YAMLError as error:
+        raise LogError(f"invalid YAML: {error}", Location(path)) from None
+
+
+def refuse_anchors(text: str, path: str) -> None:
+    """Raise on the first anchor or alias: they let one edit change many places."""
+    if "&" not in text and "*" not in text:
+        return
+    parse = yaml.parse(text, Loader=_Loader)
+    for event in parse:
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            kind = "alias" if isinstance(event, yaml.AliasEvent) else "anchor"
+            mark = event.start_mark
+            raise LogError(
+                f"YAML {kind} '{anchor}' is not allowed; write the value out in full",
+                Location(path, mark.line + 1, mark.column + 1),
+            )
+
+
+def construct(node: yaml.Node | None, path: str, problems: list[Problem]) -> Any:
+    """Turn a composed node into YamlMap / YamlList / str / None.
+
+    Duplicate keys are appended to `problems` (the first value is kept) so that
+    `check` can report them all; custom tags raise at once.
+    """
+    if node is None:
+        return None
+    return _construct(node, path, problems)
+
+
+def _construct(node: yaml.Node, path: str, problems: list[Problem]) -> Any:
+    if node.tag not in _ALLOWED_TAGS:
+        mark = node.start_mark
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        raise LogError(
+            f"YAML tag '{tag}' is not allowed; tracker reads plain text, lists and mappings",
+            Location(path, mark.line + 1, mark.column + 1),
+        )
+    if isinstance(node, yaml.ScalarNode):
+        if node.style in (None, "") and node.value in _NULLS:
+            return None
+        return node.value
+    if isinstance(node, yaml.SequenceNode):
+        items = YamlList(_construct(item, path, problems) for item in node.value)
+        items.start = _mark(node.start_mark)
+        items.flow = bool(node.flow_style)
+        items.end = _content_end(node, items[-1] if items else None, items.flow)
+        items.item_marks = [_mark(item.start_mark) for item in node.value]
+        return items
+    mapping = YamlMap()
+    mapping.start = _mark(node.start_mark)
+    mapping.key_marks = {}
+    mapping.value_marks = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            mark = key_node.start_mark
+            raise LogError(
+                "a mapping key must be plain text",
+                Location(path, mark.line + 1, mark.column + 1),
+            )
+        key = _construct(key_node, path, problems)
+        key = "" if key is None else key
+        if key in mapping:
+            first = mapping.key_marks[key]
+            mark = key_node.start_mark
+            problems.append(
+                Problem(
+                    Location(path, mark.line + 1, mark.column + 1),
+                    f"duplicate key '{key}' (first at line {first.line + 1})",
+                )
+            )
+            continue
+        mapping[key] = _construct(value_node, path, problems)
+        mapping.key_marks[key] = _mark(key_node.start_mark)
+        mapping.value_marks[key] = _mark(value_node.start_mark)
+    last_value = _construct_last(node, mapping)
+    mapping.end = _content_end(node, last_value, bool(node.flow_style))
+    return mapping
+
+
+def _construct_last(node: yaml.MappingNode, mapping: YamlMap) -> Any:
+    if not node.value:
+        return None
+    last_key = node.value[-1][0].value
+    return mapping.get(last_key, None) if last_key in mapping else None
+
+
+def _content_end(node: yaml.Node, last_child: Any, flow: bool) -> Mark:
+    """Where the collection's own text ends. PyYAML puts a block collection's end
+    at the next token, past any comments that follow; the end of its last value is exact."""
+    if flow or not node.value:
+        return _mark(node.end_mark)
+    last_node = node.value[-1]
+    if isinstance(last_node, tuple):
+        last_node = last_node[1]
+    if isinstance(last_node, yaml.ScalarNode) or not hasattr(last_child, "end"):
+        return _mark(last_node.end_mark)
+    return last_child.end
+
+
+def plain(value: Any) -> Any:
+    """A deep copy as builtin dict/list/str, for comparison and dumping."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+class DateText(str):
+    """A date string written unquoted, as people write dates in the log."""
+
+
+class _EventDumper(yaml.SafeDumper):
+    """Block lists indented under their key, as the bundled log is written."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        return super().increase_indent(flow, False)
+
+
+def _represent_date(dumper: yaml.SafeDumper, value: DateText) -> yaml.Node:
+    tag = dumper.resolve(yaml.ScalarNode, str(value), (True, False))
+    return dumper.represent_scalar(tag, str(value))
+
+
+def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+def _represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:
+    flow = all(isinstance(item, str) for item in value)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
+
+
+_EventDumper.add_representer(DateText, _represent_date)
+_EventDumper.add_representer(list, _represent_list)
+_EventDumper.add_representer(str, _represent_text)
+
+
+def dump_list_item(fields: dict[str, Any], indent: str, newline: str = "\n") -> str:
+    """YAML text of one list item (`- id: ...`) indented by `indent`, ending with a newline.
+
+    Lists of plain values are written in flow style (`actors: [A, B]`), lists of
+    mappings in block style; strings are quoted only where YAML needs it.
+    """
+    text = yaml.dump(
+        [fields],
+        Dumper=_EventDumper,
+        default_flow_style=False,
+        sort_keys=False,
+        allow_unicode=True,
+        width=float("inf"),
+    )
+    lines = text.splitlines()
+    return "".join(f"{indent}{line}{newline}" if line else newline for line in lines)
