@@ -42,7 +42,7 @@ def _registry_problems(log: Log) -> list[Problem]:
     problems = []
     owner_of_name: dict[str, str] = {}
     for actor in log.actors:
-        where = _where(log.path, actor.fields, "name")
+        where = _where(log.path, actor.fields, "name", value=True)
         for name in (actor.name, *actor.aliases):
             key = normalise_name(name)
             owner = owner_of_name.get(key)

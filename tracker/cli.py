@@ -53,36 +53,69 @@ FileOption = Annotated[
 ]
 SinceOption = Annotated[
     str | None,
-    typer.Option("--since", help="Events whose period reaches DATE or later (any precision, or 'last month'...).", metavar="DATE"),
+    typer.Option(
+        "--since", help="Events whose period reaches DATE or later (any precision, or 'last month'...).", metavar="DATE"
+    ),
 ]
 UntilOption = Annotated[
     str | None,
-    typer.Option("--until", help="Events that begin by the end of DATE's period (2024-03 means all of March).", metavar="DATE"),
+    typer.Option(
+        "--until", help="Events that begin by the end of DATE's period (2024-03 means all of March).", metavar="DATE"
+    ),
 ]
 OnOption = Annotated[
     list[str] | None,
-    typer.Option("--on", help="Events overlapping DATE's whole period (2024, 2024-04, 2024-04-11). Repeatable.", metavar="DATE"),
+    typer.Option(
+        "--on", help="Events overlapping DATE's whole period (2024, 2024-04, 2024-04-11). Repeatable.", metavar="DATE"
+    ),
 ]
 ActorOption = Annotated[
     list[str] | None,
-    typer.Option("--actor", "-a", help="Events naming this actor or one of its aliases (case, hyphens, spacing ignored). Repeatable.", metavar="NAME"),
+    typer.Option(
+        "--actor",
+        "-a",
+        help="Events naming this actor or one of its aliases (case, hyphens, spacing ignored). Repeatable.",
+        metavar="NAME",
+    ),
 ]
-TagOption = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Events with this tag. Repeatable.", metavar="TAG")]
-TypeOption = Annotated[list[str] | None, typer.Option("--type", help="Events of this type (statement, visit, ...). Repeatable.", metavar="TYPE")]
+TagOption = Annotated[
+    list[str] | None, typer.Option("--tag", "-t", help="Events with this tag. Repeatable.", metavar="TAG")
+]
+TypeOption = Annotated[
+    list[str] | None,
+    typer.Option("--type", help="Events of this type (statement, visit, ...). Repeatable.", metavar="TYPE"),
+]
 SearchOption = Annotated[
     list[str] | None,
-    typer.Option("--search", "-s", help="Events whose title, summary or quotes contain TEXT (case ignored). Repeatable.", metavar="TEXT"),
+    typer.Option(
+        "--search",
+        "-s",
+        help="Events whose title, summary or quotes contain TEXT (case ignored). Repeatable.",
+        metavar="TEXT",
+    ),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Repeated --actor / --tag must all match (default: any).")]
-LimitOption = Annotated[int | None, typer.Option("--limit", "-n", min=0, help="Only the N most recent matching events.", metavar="N")]
+LimitOption = Annotated[
+    int | None, typer.Option("--limit", "-n", min=0, help="Only the N most recent matching events.", metavar="N")
+]
 ReverseOption = Annotated[bool, typer.Option("--reverse", "-r", help="Newest first.")]
 FormatOption = Annotated[
     FormatName,
-    typer.Option("--format", "-F", help="Output format: table, csv, tsv, json, jsonl or any tabulate format.", case_sensitive=False),
+    typer.Option(
+        "--format",
+        "-F",
+        help="Output format: table, csv, tsv, json, jsonl or any tabulate format.",
+        case_sensitive=False,
+    ),
 ]
 ColumnsOption = Annotated[
     list[str] | None,
-    typer.Option("--columns", "-c", help="Fields to show, comma-separated or repeated (default: date,id,title,actors).", metavar="FIELDS"),
+    typer.Option(
+        "--columns",
+        "-c",
+        help="Fields to show, comma-separated or repeated (default: date,id,title,actors).",
+        metavar="FIELDS",
+    ),
 ]
 
 DEFAULT_COLUMNS = ("date", "id", "title", "actors")
@@ -206,7 +239,7 @@ def list_events(
     if not chosen and format_name not in ALL_FIELD_FORMATS:
         chosen = list(DEFAULT_COLUMNS)
     _warn_unknown_columns(chosen, log)
-    records = event_records(events, human=format_name not in ALL_FIELD_FORMATS | {"csv", "tsv"})
+    records = event_records(events, log, human=format_name not in ALL_FIELD_FORMATS | {"csv", "tsv"})
     typer.echo(render(format_name, records, chosen), nl=False)
 
 
@@ -276,20 +309,43 @@ def add(
     title: Annotated[str, typer.Argument(help="One-line title of the event.")],
     event_date: Annotated[
         str,
-        typer.Option("--date", "-d", help="When: ISO at any precision (2024, 2024-04, 2024-04-02) or '2 April 2024', 'yesterday', '3 days ago'.", metavar="DATE"),
+        typer.Option(
+            "--date",
+            "-d",
+            help="When: ISO at any precision (2024, 2024-04, 2024-04-02) or '2 April 2024', 'yesterday', '3 days ago'.",
+            metavar="DATE",
+        ),
     ] = "today",
-    end: Annotated[str | None, typer.Option("--end", help="End of a range, same forms as --date.", metavar="DATE")] = None,
-    actor: Annotated[list[str] | None, typer.Option("--actor", "-a", help="An actor (name or alias). Repeatable.", metavar="NAME")] = None,
+    end: Annotated[
+        str | None, typer.Option("--end", help="End of a range, same forms as --date.", metavar="DATE")
+    ] = None,
+    actor: Annotated[
+        list[str] | None, typer.Option("--actor", "-a", help="An actor (name or alias). Repeatable.", metavar="NAME")
+    ] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="A tag. Repeatable.", metavar="TAG")] = None,
-    type: Annotated[str | None, typer.Option("--type", help="Event type: statement, visit, summit, missile-test, speech, poll, ...")] = None,
+    type: Annotated[
+        str | None, typer.Option("--type", help="Event type: statement, visit, summit, missile-test, speech, poll, ...")
+    ] = None,
     location: Annotated[str | None, typer.Option("--location", "-l", help="Where it happened.")] = None,
     summary: Annotated[str | None, typer.Option("--summary", help="A few sentences in your own words.")] = None,
-    source: Annotated[list[str] | None, typer.Option("--source", help="A source id from the registry, or a URL. Repeatable.", metavar="ID|URL")] = None,
-    quote: Annotated[list[str] | None, typer.Option("--quote", "-q", help="A short quote as 'WHO: TEXT'. Repeatable.", metavar="'WHO: TEXT'")] = None,
-    related: Annotated[list[str] | None, typer.Option("--related", help="Id of a related event. Repeatable.", metavar="ID")] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", help="A source id from the registry, or a URL. Repeatable.", metavar="ID|URL"),
+    ] = None,
+    quote: Annotated[
+        list[str] | None,
+        typer.Option("--quote", "-q", help="A short quote as 'WHO: TEXT'. Repeatable.", metavar="'WHO: TEXT'"),
+    ] = None,
+    related: Annotated[
+        list[str] | None, typer.Option("--related", help="Id of a related event. Repeatable.", metavar="ID")
+    ] = None,
     status: Annotated[str | None, typer.Option("--status", help="reported, confirmed, disputed or alleged.")] = None,
-    event_id: Annotated[str | None, typer.Option("--id", help="Use this id instead of one made from date and title.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the YAML that would be added; change nothing.")] = False,
+    event_id: Annotated[
+        str | None, typer.Option("--id", help="Use this id instead of one made from date and title.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the YAML that would be added; change nothing.")
+    ] = False,
     file: FileOption = None,
 ) -> None:
     """Append an event to the log safely, and print its id.

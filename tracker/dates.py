@@ -82,9 +82,7 @@ class PartialDate:
                 if self.month == 12:
                     return datetime(self.year + 1, 1, 1)
                 return datetime(self.year, self.month + 1, 1)  # type: ignore[operator]
-            step = {"day": timedelta(days=1), "minute": timedelta(minutes=1)}.get(
-                self.precision, timedelta(seconds=1)
-            )
+            step = {"day": timedelta(days=1), "minute": timedelta(minutes=1)}.get(self.precision, timedelta(seconds=1))
             return self.start + step
         except (ValueError, OverflowError):
             return datetime.max
@@ -141,9 +139,7 @@ def parse_date(text: str) -> PartialDate:
         last_day = calendar.monthrange(year, month)[1]  # type: ignore[arg-type]
         if not 1 <= day <= last_day:
             month_name = calendar.month_name[month]  # type: ignore[index]
-            raise DateError(
-                f"impossible date {text!r}: {month_name} {year} has {last_day} days"
-            )
+            raise DateError(f"impossible date {text!r}: {month_name} {year} has {last_day} days")
     if hour is not None and (hour > 23 or minute > 59 or (second or 0) > 59):  # type: ignore[operator]
         raise DateError(f"invalid time in {text!r}")
     tz = parts["tz"] or ""
@@ -226,10 +222,7 @@ def _parse_numeric(match: re.Match[str], raw: str) -> PartialDate:
     elif len(c) == 4:
         first, second = int(a), int(b)
         if first <= 12 and second <= 12 and first != second:
-            raise DateError(
-                f"ambiguous date {raw!r}: it reads as day/month or month/day; "
-                "write it as ISO YYYY-MM-DD"
-            )
+            raise DateError(f"ambiguous date {raw!r}: it reads as day/month or month/day; write it as ISO YYYY-MM-DD")
         year = int(c)
         day, month = (first, second) if first > 12 or second <= 12 else (second, first)
     else:
@@ -259,8 +252,7 @@ def _parse_natural(body: str, raw: str, today: date) -> PartialDate:
     has_seconds = has_time and first.second == second.second
     if not has_month or (not has_year and not has_day):
         raise DateError(
-            f"cannot read date {raw!r}: give at least a month and a year, "
-            "or use ISO (2024-04-02, 2024-04, 2024)"
+            f"cannot read date {raw!r}: give at least a month and a year, or use ISO (2024-04-02, 2024-04, 2024)"
         )
     year = first.year if has_year else today.year
     day = first.day if has_day else None

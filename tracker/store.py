@@ -13,7 +13,7 @@ from typing import Any
 
 from tracker.errors import Location, LogError, Problem, UsageError
 from tracker.model import Log, build_log
-from tracker.yamltext import YamlList, YamlMap, compose, construct, dump_list_item, plain, refuse_anchors
+from tracker.yamltext import YamlList, compose, construct, dump_list_item, plain, refuse_anchors
 
 LOG_NAME = "events.yaml"
 
@@ -257,8 +257,7 @@ def _splice_into_list(current: LogFile, events: YamlList, fields: dict[str, Any]
     if events.flow:
         mark = events.start
         raise LogError(
-            "the events list is written in flow style ([...]); write it as a block list "
-            "('- ' items) to add to it",
+            "the events list is written in flow style ([...]); write it as a block list ('- ' items) to add to it",
             Location(current.path, mark.line + 1, mark.column + 1),
         )
     last = events[-1]

@@ -52,7 +52,7 @@ def render_timeline(events: Sequence[Event], log: Log, *, color: bool = False) -
             month = event.date.month
             lines.append("  " + _paint(calendar.month_name[month], _CYAN, color))
         indent = "    " if event.date.month is not None else "  "
-        actors = ", ".join(escape_controls(log.canonical_actor(name)) for name in event.actors)
+        actors = escape_controls(", ".join(_canonical_actors(event, log)))
         line = f"{indent}{_paint(label.ljust(width), _YELLOW, color)}  {escape_controls(event.title)}"
         if actors:
             line += "  " + _paint(f"· {actors}", _DIM, color)
@@ -69,7 +69,7 @@ def render_event(event: Event, log: Log, *, color: bool = False, width: int = 88
         ("date", date_label(event.date, event.end) + f"  ({_precision_words(event)})"),
         ("type", event.type),
         ("status", event.status),
-        ("actors", ", ".join(event.actors)),
+        ("actors", ", ".join(_canonical_actors(event, log))),
         ("tags", ", ".join(event.tags)),
         ("location", cell_text(fields.get("location"))),
     ]
@@ -165,8 +165,20 @@ def actor_records(log: Log) -> list[Record]:
 ACTOR_COLUMNS = ("name", "aliases", "role", "country", "events", "first", "last")
 
 
-def event_records(events: Sequence[Event], *, human: bool) -> list[Record]:
-    """Each event's fields as written; for human tables the date shows its range and qualifier."""
+def event_records(events: Sequence[Event], log: Log, *, human: bool) -> list[Record]:
+    """Each event's fields as written; for people, the date shows its range and qualifier
+    and actors go by their registry names."""
     if not human:
         return [plain(event.fields) for event in events]
-    return [{**event.fields, "date": date_label(event.date, event.end)} for event in events]
+    return [
+        {
+            **event.fields,
+            "date": date_label(event.date, event.end),
+            "actors": _canonical_actors(event, log),
+        }
+        for event in events
+    ]
+
+
+def _canonical_actors(event: Event, log: Log) -> list[str]:
+    return list(dict.fromkeys(log.canonical_actor(name) for name in event.actors))

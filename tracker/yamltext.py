@@ -45,7 +45,7 @@ class Mark(tuple):
 class YamlMap(dict):
     """A mapping that remembers where it and each of its keys and values stand."""
 
-    __slots__ = ("start", "end", "key_marks", "value_marks")
+    __slots__ = ("end", "key_marks", "start", "value_marks")
 
     start: Mark
     end: Mark
@@ -56,7 +56,7 @@ class YamlMap(dict):
 class YamlList(list):
     """A sequence that remembers where it and each of its items stand."""
 
-    __slots__ = ("start", "end", "item_marks", "flow")
+    __slots__ = ("end", "flow", "item_marks", "start")
 
     start: Mark
     end: Mark

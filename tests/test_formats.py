@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+import tabulate
+
+from tracker.formats import FORMATS, TABULATE_FORMATS, cell_text, escape_controls, render
+
+RECORDS = [
+    {"date": "2024-03-25", "id": "a", "title": "Kim says \x1b]0;owned\x07 no", "actors": ["Kim Yo Jong", "KCNA"]},
+    {"date": "2002", "id": "b", "title": "1e3", "quotes": [{"by": "Biden", "text": 'a, "b"\nc'}]},
+]
+
+
+def test_tabulate_format_list_matches_the_installed_tabulate():
+    assert set(TABULATE_FORMATS) == set(tabulate.tabulate_formats)
+
+
+def test_registry_holds_table_csv_tsv_json_jsonl_and_every_tabulate_format():
+    assert {"table", "csv", "tsv", "json", "jsonl"} | set(tabulate.tabulate_formats) <= set(FORMATS)
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_every_format_renders_every_record(name):
+    text = render(name, RECORDS, ["date", "id", "title", "actors"])
+    assert text.endswith("\n")
+    assert "2024-03-25" in text and "2002" in text
+
+
+@pytest.mark.parametrize("name", ["table", "github", "psql", "plain", "grid"])
+def test_tables_escape_control_characters(name):
+    text = render(name, RECORDS, ["title"])
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b]0;owned\\x07" in text
+
+
+def test_table_keeps_numeric_looking_text_as_written():
+    assert "1e3" in render("table", RECORDS, ["title"])
+    assert "1000" not in render("table", RECORDS, ["title"])
+
+
+def test_csv_reads_back_with_the_header_and_exact_values():
+    text = render("csv", RECORDS, ["date", "id", "title", "actors", "quotes"])
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows[0]["title"] == "Kim says \x1b]0;owned\x07 no"
+    assert rows[0]["actors"] == "Kim Yo Jong; KCNA"
+    assert json.loads(rows[1]["quotes"]) == [{"by": "Biden", "text": 'a, "b"\nc'}]
+
+
+def test_tsv_reads_back():
+    text = render("tsv", RECORDS, ["id", "title"])
+    rows = list(csv.reader(io.StringIO(text), delimiter="\t"))
+    assert rows == [["id", "title"], ["a", "Kim says \x1b]0;owned\x07 no"], ["b", "1e3"]]
+
+
+def test_json_and_jsonl_carry_values_exactly():
+    assert json.loads(render("json", RECORDS, [])) == RECORDS
+    assert [json.loads(line) for line in render("jsonl", RECORDS, []).splitlines()] == RECORDS
+    assert json.loads(render("json", RECORDS, ["id"])) == [{"id": "a"}, {"id": "b"}]
+
+
+def test_escape_controls():
+    assert escape_controls("plain") == "plain"
+    assert escape_controls("a\x1b[2Jb\tc\u202ed") == "a\\x1b[2Jb\\tc\\u202ed"
+    assert escape_controls("one\ntwo", keep_newlines=True) == "one\ntwo"
+
+
+def test_cell_text():
+    assert cell_text(["a", "b"]) == "a, b"
+    assert cell_text([{"by": "X", "text": "y"}, {"by": "", "text": "z"}]) == "X: y; z"
+    assert cell_text([{"url": "https://e.org", "publisher": "E"}]) == "https://e.org"
+    assert cell_text(None) == ""
