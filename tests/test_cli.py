@@ -41,11 +41,11 @@ TIMELINE = """\
 
 SHOW = """\
 Kim Yo Jong rejects summit terms
-id       2024-03-25-kim-yo-jong-rejects
-date     2024-03-25  (day)
-type     statement
-actors   Kim Yo Jong, Kishida Fumio
-tags     summit
+id        2024-03-25-kim-yo-jong-rejects
+date      2024-03-25  (day)
+type      statement
+actors    Kim Yo Jong, Kishida Fumio
+tags      summit
 
 Summary
   She says Kishida asked for a summit.

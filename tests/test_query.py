@@ -71,9 +71,10 @@ def test_filters(log, filters, expected):
 
 
 def test_unknown_actor_or_tag_warns_with_the_closest_known(log):
-    selection = select_events(log, actors=["Kishda"], tags=["sumit"])
+    selection = select_events(log, actors=["Kishda"], tags=["sumit"], types=["statement,speech"])
     assert selection.events == []
     assert selection.warnings == [
         "no actor 'Kishda' in the log; did you mean 'Kishida', 'Kishida Fumio', 'Fumio Kishida'?",
         "no tag 'sumit' in the log; did you mean 'summit'?",
+        "no type 'statement,speech' in the log; did you mean 'statement', 'speech'?",
     ]

@@ -15,6 +15,7 @@ from tracker.model import (
     Log,
     event_location,
     normalise_name,
+    raw_events,
 )
 from tracker.yamltext import YamlMap
 
@@ -66,22 +67,13 @@ def _registry_problems(log: Log) -> list[Problem]:
 
 def _event_problems(log: Log) -> list[Problem]:
     problems = []
-    event_ids = {event.id for event in log.events if event.id}
-    first_seen: dict[str, Location] = {}
+    event_ids = {fields.get("id") for fields in raw_events(log.data) if isinstance(fields, dict)}
+    problems += _duplicate_ids(log)
     has_actor_registry = isinstance(log.data, dict) and "actors" in log.data
     for event in log.events:
         fields = event.fields
         if not event.id:
             problems.append(Problem(event_location(log.path, fields), "event has no id"))
-        elif event.id in first_seen:
-            problems.append(
-                Problem(
-                    event_location(log.path, fields, "id", value=True),
-                    f"duplicate id '{event.id}' (first at line {first_seen[event.id].line})",
-                )
-            )
-        else:
-            first_seen[event.id] = event_location(log.path, fields, "id", value=True)
         if event.end is not None and event.end.start < event.date.start:
             problems.append(
                 Problem(
@@ -117,6 +109,22 @@ def _event_problems(log: Log) -> list[Problem]:
                         )
                     )
         problems += _unknown_fields(log.path, fields, EVENT_FIELDS, "event")
+    return problems
+
+
+def _duplicate_ids(log: Log) -> list[Problem]:
+    """Duplicate ids among every event entry, including those unusable for other reasons."""
+    problems = []
+    first_seen: dict[str, Location] = {}
+    for fields in raw_events(log.data):
+        event_id = fields.get("id") if isinstance(fields, YamlMap) else None
+        if not isinstance(event_id, str) or not event_id:
+            continue
+        where = event_location(log.path, fields, "id", value=True)
+        if event_id in first_seen:
+            problems.append(Problem(where, f"duplicate id '{event_id}' (first at line {first_seen[event_id].line})"))
+        else:
+            first_seen[event_id] = where
     return problems
 
 

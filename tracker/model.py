@@ -236,6 +236,15 @@ def build_log(data: Any, path: str) -> tuple[Log, list[Problem]]:
     return Log(path=path, events=events, actors=actors, sources=sources, data=data), problems
 
 
+def raw_events(data: Any) -> list[Any]:
+    """Every entry of the events list as read, usable or not."""
+    if isinstance(data, list):
+        return list(data)
+    if isinstance(data, dict) and isinstance(data.get("events"), list):
+        return list(data["events"])
+    return []
+
+
 def event_location(path: str, fields: YamlMap, key: str | None = None, *, value: bool = False) -> Location:
     """Where an event (or one of its keys, or that key's value) stands in the file."""
     if key is not None and key in fields.key_marks:

@@ -40,7 +40,7 @@ def select_events(
     `match_all`). Actors match by name or alias ignoring case, accents, hyphens and
     spacing. `limit` keeps the most recent N of the matches.
     """
-    warnings = _unknown_terms(log, actors, tags)
+    warnings = _unknown_terms(log, actors, tags, types)
     actor_keys = [normalise_name(log.canonical_actor(name)) for name in actors]
     tag_keys = [normalise_name(tag) for tag in tags]
     type_keys = {normalise_name(kind) for kind in types}
@@ -103,7 +103,7 @@ def known_tags(log: Log) -> list[str]:
     return list(dict.fromkeys(tag for event in log.events for tag in event.tags))
 
 
-def _unknown_terms(log: Log, actors: Sequence[str], tags: Sequence[str]) -> list[str]:
+def _unknown_terms(log: Log, actors: Sequence[str], tags: Sequence[str], types: Sequence[str]) -> list[str]:
     warnings = []
     if actors:
         names = known_actor_names(log)
@@ -117,6 +117,12 @@ def _unknown_terms(log: Log, actors: Sequence[str], tags: Sequence[str]) -> list
         for tag in tags:
             if normalise_name(tag) not in tag_keys:
                 warnings.append(_unknown_message("tag", tag, suggest(tag, all_tags)))
+    if types:
+        all_types = list(dict.fromkeys(event.type for event in log.events if event.type))
+        type_keys = {normalise_name(kind) for kind in all_types}
+        for kind in types:
+            if normalise_name(kind) not in type_keys:
+                warnings.append(_unknown_message("type", kind, suggest(kind, all_types)))
     return warnings
 
 

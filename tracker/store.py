@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.errors import Location, LogError, Problem, UsageError
-from tracker.model import Log, build_log
+from tracker.model import Log, build_log, raw_events
 from tracker.yamltext import YamlList, compose, construct, dump_list_item, plain, refuse_anchors
 
 LOG_NAME = "events.yaml"
@@ -319,8 +319,8 @@ def _blank_line_between(text: str, events: YamlList) -> bool:
 
 def verify_append(before: LogFile, after: Log, fields: Mapping[str, Any]) -> None:
     """Raise unless `after` holds exactly the old content plus the new event, unchanged."""
-    expected_events = [plain(event) for event in _raw_events(before.log.data)] + [plain(fields)]
-    actual_events = [plain(event) for event in _raw_events(after.data)]
+    expected_events = [plain(event) for event in raw_events(before.log.data)] + [plain(fields)]
+    actual_events = [plain(event) for event in raw_events(after.data)]
     old_rest = _without_events(before.log.data)
     new_rest = _without_events(after.data)
     if actual_events != expected_events or old_rest != new_rest:
@@ -329,14 +329,6 @@ def verify_append(before: LogFile, after: Log, fields: Mapping[str, Any]) -> Non
             "nothing was written (please report this)",
             Location(before.path),
         )
-
-
-def _raw_events(data: Any) -> list[Any]:
-    if isinstance(data, list):
-        return list(data)
-    if isinstance(data, dict):
-        return list(data.get("events") or [])
-    return []
 
 
 def _without_events(data: Any) -> dict[str, Any]:

@@ -75,7 +75,7 @@ def render_event(event: Event, log: Log, *, color: bool = False, width: int = 88
     ]
     for key, value in header:
         if value:
-            out.append(f"{_paint(key.ljust(9), _DIM, color)}{escape_controls(value)}")
+            out.append(f"{_paint(key.ljust(10), _DIM, color)}{escape_controls(value)}")
     if event.summary:
         out += ["", _paint("Summary", _BOLD, color)]
         for paragraph in escape_controls(event.summary.strip(), keep_newlines=True).split("\n"):
