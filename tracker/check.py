@@ -67,7 +67,11 @@ def _registry_problems(log: Log) -> list[Problem]:
 
 def _event_problems(log: Log) -> list[Problem]:
     problems = []
-    event_ids = {fields.get("id") for fields in raw_events(log.data) if isinstance(fields, dict)}
+    event_ids = {
+        fields["id"]
+        for fields in raw_events(log.data)
+        if isinstance(fields, dict) and isinstance(fields.get("id"), str)
+    }
     problems += _duplicate_ids(log)
     has_actor_registry = isinstance(log.data, dict) and "actors" in log.data
     for event in log.events:
