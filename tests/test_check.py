@@ -47,7 +47,6 @@ def test_every_problem_is_reported_with_its_position(tmp_path):
         "log.yaml:9:10: end 2024-02 is before date 2024-03",
         "log.yaml:11:13: unknown status 'rumour' (use one of: reported, confirmed, disputed, alleged)",
         "log.yaml:12:9: duplicate id 'b' (first at line 7)",
-        "log.yaml:15:14: related id 'a' is not an event",
         "log.yaml:15:14: related id 'nope' is not an event",
         "log.yaml:16:14: source id 'unknown-source' is not in the sources registry",
         "log.yaml:17:13: warning: actor 'Somebody' is not in the actors registry",
