@@ -517,3 +517,14 @@ def test_core_modules_never_import_typer_or_the_cli():
         assert not {"typer", "click", "rich", "tracker.cli"} & imported, module.name
         if module.name in ("query.py", "formats.py"):
             assert "tracker.store" not in imported, module.name
+
+
+def test_table_fits_the_terminal_width_but_keeps_ids_whole(log_path):
+    environment = {key: value for key, value in os.environ.items() if key != "NO_COLOR"} | {"COLUMNS": "80"}
+    out = subprocess.run(
+        [sys.executable, "-c", TTY_RUNNER, "list", "-f", str(log_path)], capture_output=True, text=True, env=environment
+    ).stdout
+    lines = out.replace("\r\n", "\n").splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "2024-02-15-kim-yo-jong-statement" in out
+    assert "…" in out

@@ -7,7 +7,7 @@ import json
 import pytest
 import tabulate
 
-from tracker.formats import FORMATS, TABULATE_FORMATS, cell_text, escape_controls, render
+from tracker.formats import FORMATS, TABULATE_FORMATS, cell_text, escape_controls, fit_to_width, render
 
 RECORDS = [
     {"date": "2024-03-25", "id": "a", "title": "Kim says \x1b]0;owned\x07 no", "actors": ["Kim Yo Jong", "KCNA"]},
@@ -73,3 +73,21 @@ def test_cell_text():
     assert cell_text([{"by": "X", "text": "y"}, {"by": "", "text": "z"}]) == "X: y; z"
     assert cell_text([{"url": "https://e.org", "publisher": "E"}]) == "https://e.org"
     assert cell_text(None) == ""
+
+
+def test_fit_to_width_shortens_the_widest_columns_first():
+    records = [{"date": "2024-03-25", "title": "T" * 60, "actors": "A" * 30}]
+    fitted = fit_to_width(records, ["date", "title", "actors"], 60)
+    assert fitted == [{"date": "2024-03-25", "title": "T" * 22 + "…", "actors": "A" * 22 + "…"}]
+    table = render("table", fitted, ["date", "title", "actors"])
+    assert max(len(line) for line in table.splitlines()) == 60
+
+
+def test_fit_to_width_never_cuts_ids():
+    records = [{"id": "i" * 50, "title": "T" * 50}]
+    assert fit_to_width(records, ["id", "title"], 40) == [{"id": "i" * 50, "title": "T" * 11 + "…"}]
+
+
+def test_fit_to_width_leaves_a_table_that_fits_alone():
+    records = [{"date": "2024", "title": "Short"}]
+    assert fit_to_width(records, ["date", "title"], 80) == records

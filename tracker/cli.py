@@ -240,7 +240,16 @@ def list_events(
         chosen = list(DEFAULT_COLUMNS)
     _warn_unknown_columns(chosen, log)
     records = event_records(events, log, human=format_name not in ALL_FIELD_FORMATS | {"csv", "tsv"})
-    typer.echo(render(format_name, records, chosen), nl=False)
+    typer.echo(render(format_name, _fit(format_name, records, chosen), chosen), nl=False)
+
+
+def _fit(format_name: str, records: list[Record], columns: list[str]) -> list[Record]:
+    """On a terminal, shorten the default table's cells to the terminal's width."""
+    if format_name != "table" or not sys.stdout.isatty():
+        return records
+    from tracker.formats import fit_to_width
+
+    return fit_to_width(records, columns, typer.get_terminal_size().columns)
 
 
 def _warn_unknown_columns(columns: list[str], log: Any) -> None:
@@ -391,7 +400,8 @@ def actors(
 
     log = load_log(_log_path(file))
     records: list[Record] = actor_records(log)
-    typer.echo(render(format.value, records, list(ACTOR_COLUMNS)), nl=False)
+    columns = list(ACTOR_COLUMNS)
+    typer.echo(render(format.value, _fit(format.value, records, columns), columns), nl=False)
 
 
 @app.command()

@@ -125,6 +125,33 @@ def _table_renderer(tablefmt: str) -> Renderer:
     return render
 
 
+def fit_to_width(
+    records: Sequence[Record], columns: Sequence[str], width: int, *, keep: Sequence[str] = ("id", "date")
+) -> list[Record]:
+    """Records whose cells are shortened with `…` so that a `table` fits in `width` columns.
+
+    The widest columns give way first; none is cut below 12 characters, and the
+    `keep` columns (ids people copy, dates) never are.
+    """
+    texts = [[escape_controls(cell_text(record.get(column))) for column in columns] for record in records]
+    widths = [max([len(column), *(len(row[index]) for row in texts)]) for index, column in enumerate(columns)]
+    excess = sum(widths) + 2 * (len(columns) - 1) - width
+    while excess > 0:
+        shrinkable = [index for index, column in enumerate(columns) if column not in keep]
+        widest = max(shrinkable, key=lambda index: widths[index], default=None)
+        if widest is None or widths[widest] <= 12:
+            break
+        widths[widest] -= 1
+        excess -= 1
+    return [
+        {
+            column: text if len(text) <= limit else text[: limit - 1] + "…"
+            for column, text, limit in zip(columns, row, widths, strict=True)
+        }
+        for row in texts
+    ]
+
+
 def _machine_cell(value: Any) -> str:
     if value is None:
         return ""
