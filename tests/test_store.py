@@ -247,10 +247,27 @@ def test_a_failed_write_leaves_the_old_file_whole(log_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError):
+    with pytest.raises(LogError, match="cannot write: No space left on device; the log is unchanged"):
         atomic_write(log_path, b"new content")
     assert log_path.read_bytes() == before
     assert [p.name for p in log_path.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_read_only_log_is_refused(log_path):
+    before = log_path.read_bytes()
+    os.chmod(log_path, 0o444)
+    with pytest.raises(LogError, match="read-only"):
+        _append(log_path)
+    assert log_path.read_bytes() == before
+
+
+def test_a_log_in_a_folder_that_cannot_be_written_is_refused(log_path, monkeypatch):
+    def no_temporary_file(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("tempfile.mkstemp", no_temporary_file)
+    with pytest.raises(LogError, match="cannot write: Permission denied"):
+        _append(log_path)
 
 
 WRITER = """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import tempfile
@@ -118,7 +119,10 @@ def locked(path: Path) -> Iterator[None]:
     try:
         descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as error:
-        raise LogError(f"cannot create lock file: {error.strerror}", Location(str(lock_path))) from None
+        raise LogError(
+            f"cannot create the lock file beside the log: {error.strerror}; the log is unchanged",
+            Location(str(lock_path)),
+        ) from None
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield
@@ -131,14 +135,24 @@ def atomic_write(path: Path, data: bytes) -> None:
 
     The temporary file lives in the same folder, is fsynced, takes the old file's
     mode (and owner where allowed), then replaces the target by rename; the folder is fsynced.
-    A symlinked log is written through to its target.
+    A symlinked log is written through to its target; a read-only log is refused.
+    Any failure raises LogError and leaves the old file as it was.
     """
     target = Path(os.path.realpath(path))
+    try:
+        _replace(target, data)
+    except OSError as error:
+        raise LogError(f"cannot write: {error.strerror or error}; the log is unchanged", Location(str(path))) from None
+
+
+def _replace(target: Path, data: bytes) -> None:
     folder = target.parent
     try:
         old_stat: os.stat_result | None = target.stat()
     except FileNotFoundError:
         old_stat = None
+    if old_stat is not None and not old_stat.st_mode & 0o222:
+        raise OSError(errno.EACCES, "the file is read-only (chmod u+w to allow writes)")
     descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:
