@@ -274,7 +274,7 @@ def test_check_on_unparseable_yaml_reports_one_located_line(invoke, tmp_path):
     path.write_text("events:\n  - id: a\n    title: [x\n")
     result = invoke("check", "-f", str(path))
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"{path}:4:1: invalid YAML")
+    assert result.stderr.startswith(f"{path}:3:14: invalid YAML")
     assert result.stderr.count("\n") == 1
 
 

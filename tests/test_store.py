@@ -45,7 +45,8 @@ def _write(tmp_path: Path, text: str | bytes, name: str = "events.yaml") -> Path
 @pytest.mark.parametrize(
     ("text", "location", "message"),
     [
-        ("events:\n  - id: a\n    date: 2024\n    title: [x\n", ":5:1:", "invalid YAML"),
+        ("events:\n  - id: a\n    date: 2024\n    title: [x\n", ":4:14:", "flow sequence at line 4, column 12"),
+        ("events:\n  - id: a\n    title: x\x1b\n", ":3:13:", "control character U+001B"),
         ("events:\n  - id: a\n\tdate: 2024\n", ":3:1:", "tab"),
         ("events:\n  - id: a\n    date: 2024\n    title: x\n    title: y\n", ":5:5:", "duplicate key 'title'"),
         ("events:\n  - &e\n    id: a\n    date: 2024\n    title: x\n  - *e\n", ":2:5:", "anchor 'e'"),

@@ -69,18 +69,33 @@ def _mark(mark: Any) -> Mark:
 
 
 def compose(text: str, path: str) -> yaml.Node | None:
-    """Parse `text` into a node tree, turning any YAML error into a located LogError."""
+    """Parse `text` into a node tree, turning any YAML error into one located LogError."""
     try:
         return yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         message = error.problem or error.context or "invalid YAML"
-        if "\t" in message or "'\\t'" in message:
-            message = "a tab character; YAML indentation must use spaces"
-        location = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
+        if error.context and error.context_mark and error.problem_mark and error.context_mark != error.problem_mark:
+            context = location_at(text, path, error.context_mark.index)
+            message += f" ({error.context} at line {context.line}, column {context.column})"
+        location = location_at(text, path, mark.index) if mark else Location(path)
         raise LogError(f"invalid YAML: {message}", location) from None
+    except yaml.reader.ReaderError as error:
+        code = error.character if isinstance(error.character, int) else ord(str(error.character)[:1] or "\0")
+        raise LogError(
+            f"control character U+{code:04X} is not allowed in YAML; write it as an escape in double quotes",
+            location_at(text, path, error.position),
+        ) from None
     except yaml.YAMLError as error:
         raise LogError(f"invalid YAML: {error}", Location(path)) from None
+
+
+def location_at(text: str, path: str, index: int) -> Location:
+    """Line and column of character `index` as an editor counts them (only newlines end a line),
+    kept inside the file: errors at the end of input point at the end of the last line."""
+    index = min(index, len(text.rstrip("\r\n")))
+    line_start = text.rfind("\n", 0, index) + 1
+    return Location(path, text.count("\n", 0, index) + 1, index - line_start + 1)
 
 
 def refuse_anchors(text: str, path: str) -> None:
