@@ -44,7 +44,7 @@ def test_every_problem_is_reported_with_its_position(tmp_path):
     )
     assert _problems(tmp_path, text) == [
         "log.yaml:5:11: impossible date '2024-02-30': February 2024 has 29 days",
-        "log.yaml:9:10: end 2024-02 is before date 2024-03",
+        "log.yaml:9:10: end 2024-02 does not come after date 2024-03",
         "log.yaml:11:13: unknown status 'rumour' (use one of: reported, confirmed, disputed, alleged)",
         "log.yaml:12:9: duplicate id 'b' (first at line 7)",
         "log.yaml:15:14: related id 'nope' is not an event",
@@ -86,3 +86,22 @@ def test_registry_problems(tmp_path):
 
 def test_actors_are_not_required_in_a_log_without_a_registry(tmp_path):
     assert _problems(tmp_path, "- id: a\n  date: 2024\n  title: x\n  actors: [Anyone]\n") == []
+
+
+def test_an_event_with_a_bad_date_still_gets_its_other_problems_reported(tmp_path):
+    text = "events:\n  - id: a\n    date: 2024-02-30\n    title: x\n    status: rumour\n    related: [nope]\n"
+    assert _problems(tmp_path, text) == [
+        "log.yaml:3:11: impossible date '2024-02-30': February 2024 has 29 days",
+        "log.yaml:5:13: unknown status 'rumour' (use one of: reported, confirmed, disputed, alleged)",
+        "log.yaml:6:14: related id 'nope' is not an event",
+    ]
+
+
+def test_an_end_inside_the_date_period_is_an_error(tmp_path):
+    text = "- {id: a, date: 2024-04, end: 2024-04-01, title: x}\n- {id: b, date: 2024-04, end: 2024-05, title: y}\n"
+    assert _problems(tmp_path, text) == ["log.yaml:1:31: end 2024-04-01 does not come after date 2024-04"]
+
+
+def test_source_registry_dates_are_checked(tmp_path):
+    text = "sources:\n  - id: s\n    date: 2024-02-30\nevents: []\n"
+    assert _problems(tmp_path, text) == ["log.yaml:3:11: impossible date '2024-02-30': February 2024 has 29 days"]

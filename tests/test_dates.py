@@ -80,6 +80,15 @@ def test_impossible_or_malformed_dates_are_refused(text, message):
         ("2024/4/2", "2024-04-02"),
         ("2 April 2024 14:30", "2024-04-02T14:30"),
         ("2 April 2024~", "2024-04-02~"),
+        ("last month", "2026-10"),
+        ("this month", "2026-11"),
+        ("last year", "2025"),
+        ("this year", "2026"),
+        ("2 April", "2026-04-02"),
+        ("28 December", "2025-12-28"),
+        ("March", "2026-03"),
+        ("December", "2025-12"),
+        ("November", "2026-11"),
     ],
 )
 def test_natural_input_is_stored_as_iso_at_the_given_precision(text, expected):
@@ -92,10 +101,15 @@ def test_numeric_dates_that_read_two_ways_are_refused(text):
         parse_user_date(text, TODAY)
 
 
-@pytest.mark.parametrize("text", ["garbage", "April", "5", ""])
+@pytest.mark.parametrize("text", ["garbage", "5", "", "next week"])
 def test_unreadable_natural_input_is_refused(text):
     with pytest.raises(DateError):
         parse_user_date(text, TODAY)
+
+
+def test_impossible_natural_dates_say_why():
+    with pytest.raises(DateError, match="impossible date '30 February 2024': day is out of range for month"):
+        parse_user_date("30 February 2024", TODAY)
 
 
 partial_dates = st.builds(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from tracker.errors import Location, Problem
+from tracker.dates import parse_date
+from tracker.errors import DateError, Location, Problem
 from tracker.model import (
     ACTOR_FIELDS,
     EVENT_FIELDS,
@@ -13,9 +14,11 @@ from tracker.model import (
     SOURCE_FIELDS,
     STATUSES,
     Log,
+    attributed,
     event_location,
     normalise_name,
     raw_events,
+    text_list,
 )
 from tracker.yamltext import YamlMap
 
@@ -62,37 +65,39 @@ def _registry_problems(log: Log) -> list[Problem]:
         else:
             seen_sources[source.id] = where
         problems += _unknown_fields(log.path, source.fields, SOURCE_FIELDS, "source")
+        problems += _registry_date_problems(log.path, source.fields)
     return problems
 
 
+def _registry_date_problems(path: str, fields: Any) -> list[Problem]:
+    value = fields.get("date") if isinstance(fields, YamlMap) else None
+    if value is None:
+        return []
+    try:
+        parse_date(value)
+    except DateError as error:
+        return [Problem(event_location(path, fields, "date", value=True), str(error))]
+    return []
+
+
 def _event_problems(log: Log) -> list[Problem]:
-    problems = []
-    event_ids = {
-        fields["id"]
-        for fields in raw_events(log.data)
-        if isinstance(fields, dict) and isinstance(fields.get("id"), str)
-    }
-    problems += _duplicate_ids(log)
+    """Rules on each event's fields, run on every entry, even one whose date or title is unusable."""
+    problems = _duplicate_ids(log)
+    entries = [fields for fields in raw_events(log.data) if isinstance(fields, YamlMap)]
+    event_ids = {fields["id"] for fields in entries if isinstance(fields.get("id"), str)}
     has_actor_registry = isinstance(log.data, dict) and "actors" in log.data
-    for event in log.events:
-        fields = event.fields
-        if not event.id:
+    for fields in entries:
+        if not isinstance(fields.get("id"), str) or not fields["id"]:
             problems.append(Problem(event_location(log.path, fields), "event has no id"))
-        if event.end is not None and event.end.start < event.date.start:
-            problems.append(
-                Problem(
-                    event_location(log.path, fields, "end", value=True),
-                    f"end {event.end} is before date {event.date}",
-                )
-            )
-        if event.status and event.status not in STATUSES:
+        status = fields.get("status")
+        if isinstance(status, str) and status not in STATUSES:
             problems.append(
                 Problem(
                     event_location(log.path, fields, "status", value=True),
-                    f"unknown status '{event.status}' (use one of: {', '.join(STATUSES)})",
+                    f"unknown status '{status}' (use one of: {', '.join(STATUSES)})",
                 )
             )
-        for related_id in event.related:
+        for related_id in text_list(fields.get("related")):
             if related_id not in event_ids:
                 problems.append(
                     Problem(
@@ -102,18 +107,31 @@ def _event_problems(log: Log) -> list[Problem]:
                 )
         problems += _source_problems(log, fields)
         if has_actor_registry:
-            named = [*event.actors, *(item["by"] for item in event.quotes + event.claims if item["by"])]
-            for name in dict.fromkeys(named):
-                if not log.is_known_actor(name):
-                    problems.append(
-                        Problem(
-                            event_location(log.path, fields, "actors", value=True),
-                            f"actor '{name}' is not in the actors registry",
-                            "warning",
-                        )
-                    )
+            problems += _unknown_actors(log, fields)
         problems += _unknown_fields(log.path, fields, EVENT_FIELDS, "event")
+    for event in log.events:
+        if event.end is not None and event.end.stop <= event.date.stop:
+            problems.append(
+                Problem(
+                    event_location(log.path, event.fields, "end", value=True),
+                    f"end {event.end} does not come after date {event.date}",
+                )
+            )
     return problems
+
+
+def _unknown_actors(log: Log, fields: YamlMap) -> list[Problem]:
+    quoted = attributed(fields.get("quotes")) + attributed(fields.get("claims"))
+    named = [*text_list(fields.get("actors")), *(item["by"] for item in quoted if item["by"])]
+    return [
+        Problem(
+            event_location(log.path, fields, "actors", value=True),
+            f"actor '{name}' is not in the actors registry",
+            "warning",
+        )
+        for name in dict.fromkeys(named)
+        if not log.is_known_actor(name)
+    ]
 
 
 def _duplicate_ids(log: Log) -> list[Problem]:

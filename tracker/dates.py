@@ -151,9 +151,10 @@ def parse_date(text: str) -> PartialDate:
 def parse_user_date(text: str, today: date) -> PartialDate:
     """Read a date as a person types it: ISO at any precision, or natural input.
 
-    Natural input: "today", "yesterday", "3 days ago", "2 April 2024", "April 2, 2024",
-    "April 2024". A numeric date that reads two ways (03/04/2024) is refused.
-    What comes back keeps the precision the user gave.
+    Natural input: "today", "yesterday", "3 days ago", "last month", "this year",
+    "2 April 2024", "April 2, 2024", "April 2024"; without a year ("2 April",
+    "March") the most recent such date. A numeric date that reads two ways
+    (03/04/2024) is refused. What comes back keeps the precision the user gave.
     """
     raw = text.strip()
     if not raw:
@@ -166,6 +167,9 @@ def parse_user_date(text: str, today: date) -> PartialDate:
     relative_days = {"today": 0, "now": 0, "yesterday": 1, "tomorrow": -1}
     if lowered in relative_days:
         return _with_qualifier(_from_date(today - timedelta(days=relative_days[lowered])), qualifier)
+    named_period = _named_period(lowered, today)
+    if named_period is not None:
+        return _with_qualifier(named_period, qualifier)
     relative = _RELATIVE.fullmatch(lowered)
     if relative:
         return _with_qualifier(_from_date(_subtract(today, relative)), qualifier)
@@ -173,6 +177,18 @@ def parse_user_date(text: str, today: date) -> PartialDate:
     if numeric:
         return _with_qualifier(_parse_numeric(numeric, raw), qualifier)
     return _with_qualifier(_parse_natural(body, raw, today), qualifier)
+
+
+def _named_period(lowered: str, today: date) -> PartialDate | None:
+    """`this month`, `last month`, `this year`, `last year`: the whole period."""
+    words = lowered.split()
+    if len(words) != 2 or words[0] not in ("this", "last") or words[1] not in ("month", "year"):
+        return None
+    back = 1 if words[0] == "last" else 0
+    if words[1] == "year":
+        return PartialDate(today.year - back)
+    month_index = today.year * 12 + today.month - 1 - back
+    return PartialDate(month_index // 12, month_index % 12 + 1)
 
 
 def _optional_int(text: str | None) -> int | None:
@@ -240,21 +256,20 @@ def _parse_natural(body: str, raw: str, today: date) -> PartialDate:
     try:
         first = parser.parse(body, default=first_default)
         second = parser.parse(body, default=second_default)
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError) as error:
+        if "out of range" in str(error) or "must be in" in str(error):
+            raise DateError(f"impossible date {raw!r}: {error}") from None
         raise DateError(
             f"cannot read date {raw!r}: use ISO (2024-04-02, 2024-04, 2024) "
-            "or e.g. '2 April 2024', 'yesterday', '3 days ago'"
+            "or e.g. '2 April 2024', 'yesterday', '3 days ago', 'last month'"
         ) from None
     has_year = first.year == second.year
     has_month = first.month == second.month
     has_day = first.day == second.day
     has_time = first.hour == second.hour and first.minute == second.minute
     has_seconds = has_time and first.second == second.second
-    if not has_month or (not has_year and not has_day):
-        raise DateError(
-            f"cannot read date {raw!r}: give at least a month and a year, or use ISO (2024-04-02, 2024-04, 2024)"
-        )
-    year = first.year if has_year else today.year
+    if not has_month:
+        raise DateError(f"cannot read date {raw!r}: give at least a month, or use ISO (2024-04-02, 2024-04, 2024)")
     day = first.day if has_day else None
     hour = minute = second_part = None
     tz = ""
@@ -266,5 +281,12 @@ def _parse_natural(body: str, raw: str, today: date) -> PartialDate:
             total = int(offset.total_seconds() // 60)
             sign = "-" if total < 0 else "+"
             tz = "Z" if total == 0 else f"{sign}{abs(total) // 60:02d}:{abs(total) % 60:02d}"
+    if has_year:
+        year = first.year
+    else:
+        # "2 April" or "December" without a year: the most recent one, never a future date.
+        year = today.year
+        if (first.month, day or 1) > (today.month, today.day):
+            year -= 1
     candidate = PartialDate(year, first.month, day, hour, minute, second_part, tz)
     return parse_date(str(candidate))

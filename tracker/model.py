@@ -111,23 +111,23 @@ class Event:
 
     @property
     def actors(self) -> list[str]:
-        return _text_list(self.fields.get("actors"))
+        return text_list(self.fields.get("actors"))
 
     @property
     def tags(self) -> list[str]:
-        return _text_list(self.fields.get("tags"))
+        return text_list(self.fields.get("tags"))
 
     @property
     def related(self) -> list[str]:
-        return _text_list(self.fields.get("related"))
+        return text_list(self.fields.get("related"))
 
     @property
     def quotes(self) -> list[dict[str, str]]:
-        return _attributed(self.fields.get("quotes"))
+        return attributed(self.fields.get("quotes"))
 
     @property
     def claims(self) -> list[dict[str, str]]:
-        return _attributed(self.fields.get("claims"))
+        return attributed(self.fields.get("claims"))
 
     @property
     def start(self) -> datetime:
@@ -391,11 +391,13 @@ def _as_list(value: Any) -> list[Any]:
     return [value]
 
 
-def _text_list(value: Any) -> list[str]:
+def text_list(value: Any) -> list[str]:
+    """The text items of a list field (a single text counts as a one-item list)."""
     return [item for item in _as_list(value) if isinstance(item, str)]
 
 
-def _attributed(value: Any) -> list[dict[str, str]]:
+def attributed(value: Any) -> list[dict[str, str]]:
+    """`quotes` or `claims` as `{by, text}` pairs."""
     return [
         {"by": _text(item.get("by")), "text": _text(item.get("text"))}
         for item in _as_list(value)

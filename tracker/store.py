@@ -77,9 +77,16 @@ def read_log(path: Path, *, missing_ok: bool = False) -> LogFile:
     bom = text.startswith("\ufeff")
     if bom:
         text = text[1:]
-    newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1 or None] else "\n"
+    newline = _newline_of(text)
     log, problems = parse_text(text, display)
     return LogFile(display, text, bom, newline, log, problems)
+
+
+def _newline_of(text: str) -> str:
+    first_break = text.find("\n")
+    if first_break < 0:
+        return "\r" if "\r" in text else "\n"
+    return "\r\n" if text[first_break - 1 : first_break] == "\r" else "\n"
 
 
 def load_log(path: Path) -> Log:
@@ -151,8 +158,8 @@ def _replace(target: Path, data: bytes) -> None:
         old_stat: os.stat_result | None = target.stat()
     except FileNotFoundError:
         old_stat = None
-    if old_stat is not None and not old_stat.st_mode & 0o222:
-        raise OSError(errno.EACCES, "the file is read-only (chmod u+w to allow writes)")
+    if old_stat is not None and (not old_stat.st_mode & 0o222 or not os.access(target, os.W_OK)):
+        raise OSError(errno.EACCES, "the file is read-only for you (check its permissions)")
     descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:
@@ -206,15 +213,23 @@ def append_event(
     atomically replace the file. With `dry_run` nothing is written.
     """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise UsageError(f"{path}: folder {folder} does not exist")
-    with locked(path):
+    real_path = Path(os.path.realpath(path))
+    if not real_path.parent.is_dir():
+        raise UsageError(f"{path}: folder {real_path.parent} does not exist")
+    if real_path.exists() and not real_path.is_file():
+        raise UsageError(f"{path}: not a regular file; tracker writes only to a plain file")
+    with locked(real_path):
         current = read_log(path, missing_ok=True)
         raise_first_error([problem for problem in check(current.log, current.problems) if problem.is_error])
         fields = make_fields(current.log)
         text, snippet = splice_event(current, fields)
-        new_log, new_problems = parse_text(text, current.path)
+        try:
+            new_log, new_problems = parse_text(text, current.path)
+        except LogError as error:
+            raise LogError(
+                f"cannot add to this log: the new text would not parse ({error.message}); nothing was written",
+                Location(current.path),
+            ) from None
         verify_append(current, new_log, fields)
         new_problems = check(new_log, new_problems)
         raise_first_error([problem for problem in new_problems if problem.is_error])
@@ -232,9 +247,12 @@ def splice_event(current: LogFile, fields: dict[str, Any]) -> tuple[str, str]:
     indentation the events list already uses.
     """
     text, newline, data = current.text, current.newline, current.log.data
+    if newline == "\r":
+        raise LogError(
+            "the log uses CR line endings (classic Mac OS); convert it to LF or CRLF to add to it",
+            Location(current.path),
+        )
     if data is None:
-        if text.strip():
-            raise LogError("the log holds a single value; expected 'events:'", Location(current.path, 1, 1))
         prefix = text if not text or text.endswith("\n") else text + newline
         snippet = dump_list_item(fields, "  ", newline)
         return prefix + "events:" + newline + snippet, snippet
@@ -290,10 +308,14 @@ def _splice_into_list(current: LogFile, events: YamlList, fields: dict[str, Any]
 
 
 def _dash_column(text: str, item_mark: Any) -> int:
-    """The column of the `-` that introduces the list item starting at `item_mark`."""
-    line_start = text.rfind("\n", 0, item_mark.index) + 1
-    position = text.rfind("-", line_start, item_mark.index)
-    return position - line_start if position >= 0 else item_mark.column
+    """The column of the `-` that introduces the list item starting at `item_mark`
+    (on the same line, or alone on a line above it)."""
+    position = item_mark.index - 1
+    while position >= 0 and text[position] in " \t\r\n":
+        position -= 1
+    if position >= 0 and text[position] == "-":
+        return position - (text.rfind("\n", 0, position) + 1)
+    return max(item_mark.column - 2, 0)
 
 
 def _end_of_line(text: str, index: int) -> int:
@@ -302,15 +324,10 @@ def _end_of_line(text: str, index: int) -> int:
 
 
 def _end_of_item(text: str, item: Any, dash_column: int) -> int:
-    """Where the item's text ends: the end of its last line, plus comment lines
-    indented deeper than its dash (they belong to it)."""
-    end_index = item.end.index if hasattr(item, "end") else None
-    if end_index is None:
-        raise LogError("cannot find the end of the last event", None)
-    # A block mapping's end mark sits at the start of the next token; step back over blank space.
-    while end_index > 0 and text[end_index - 1] in " \t\r\n":
-        end_index -= 1
-    position = _end_of_line(text, end_index)
+    """Where the item's text ends: after its last value (a block scalar's trailing
+    lines included), then over comment lines indented deeper than its dash."""
+    end_index = item.end.index
+    position = end_index if end_index > 0 and text[end_index - 1] == "\n" else _end_of_line(text, end_index)
     while position < len(text):
         line_end = _end_of_line(text, position)
         line = text[position:line_end]
