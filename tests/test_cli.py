@@ -528,3 +528,29 @@ def test_table_fits_the_terminal_width_but_keeps_ids_whole(log_path):
     assert max(len(line) for line in lines) <= 80
     assert "2024-02-15-kim-yo-jong-statement" in out
     assert "…" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["list", "-F", "nope"], "tracker list: Invalid value for '--format' / '-F': unknown format 'nope'"),
+        (["list", "--bogus"], "tracker list: No such option: --bogus"),
+        (["show"], "tracker show: Missing argument 'ID'."),
+    ],
+)
+def test_usage_errors_are_one_line_in_a_real_process(log_path, args, expected):
+    result = _run(*args, "-f", str(log_path)) if args[0] != "show" else _run(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith(expected)
+    assert result.stderr.count("\n") == 1
+
+
+def test_no_arguments_prints_help():
+    result = _run()
+    assert result.returncode == 0
+    assert result.stdout.startswith("Usage: tracker [OPTIONS] COMMAND [ARGS]...")
+
+
+def test_messages_escape_control_characters(invoke, in_log_folder):
+    result = invoke("show", "nosuch\x1b[31m")
+    assert result.stderr.startswith("tracker: no event with id 'nosuch\\x1b[31m'")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import os
 import sys
 from datetime import date
@@ -18,15 +17,44 @@ from tracker.formats import ALL_FIELD_FORMATS, FORMATS, Record, render
 
 
 class _TrackerGroup(TyperGroup):
-    """Turns TrackerError into one line on stderr and its exit code: the only exit point for errors."""
+    """The only exit point for errors: each becomes one line on stderr and its exit code."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except TrackerError as error:
             prefix = "" if error.location is not None else "tracker: "
-            typer.echo(f"{prefix}{error}", err=True)
+            _echo_error(f"{prefix}{error}")
             raise typer.Exit(error.exit_code) from None
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.Abort:
+            _echo_error("tracker: aborted")
+            sys.exit(1)
+        except Exception as error:
+            # typer's usage errors (bad option value, unknown option, missing argument)
+            # carry an exit code and a message; show the message as one line.
+            format_message = getattr(error, "format_message", None)
+            exit_code = getattr(error, "exit_code", None)
+            if format_message is None or not isinstance(exit_code, int):
+                raise
+            if type(error).__name__ == "NoArgsIsHelpError":
+                typer.echo(format_message())
+                sys.exit(0)
+            command_path = getattr(getattr(error, "ctx", None), "command_path", None) or "tracker"
+            _echo_error(f"{command_path}: {format_message()} (see '{command_path} --help')")
+            sys.exit(exit_code)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def _echo_error(message: str) -> None:
+    from tracker.formats import escape_controls
+
+    typer.echo(escape_controls(message), err=True)
 
 
 app = typer.Typer(
@@ -38,7 +66,23 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-FormatName = enum.Enum("FormatName", {name: name for name in FORMATS}, type=str)  # type: ignore[misc]
+
+def _format_name(value: str) -> str:
+    name = value.lower()
+    if name not in FORMATS:
+        from tracker.query import suggest
+
+        close = suggest(name, list(FORMATS))
+        hint = "; did you mean " + ", ".join(f"'{match}'" for match in close) + "?" if close else ""
+        raise typer.BadParameter(f"unknown format '{value}'{hint}")
+    return name
+
+
+def _complete_format(incomplete: str) -> list[str]:
+    return [name for name in FORMATS if name.startswith(incomplete)]
+
+
+FORMAT_HELP = "Output format: " + ", ".join(FORMATS) + "."
 
 FileOption = Annotated[
     Path | None,
@@ -100,12 +144,9 @@ LimitOption = Annotated[
 ]
 ReverseOption = Annotated[bool, typer.Option("--reverse", "-r", help="Newest first.")]
 FormatOption = Annotated[
-    FormatName,
+    str,
     typer.Option(
-        "--format",
-        "-F",
-        help="Output format: table, csv, tsv, json, jsonl or any tabulate format.",
-        case_sensitive=False,
+        "--format", "-F", help=FORMAT_HELP, callback=_format_name, autocompletion=_complete_format, metavar="FORMAT"
     ),
 ]
 ColumnsOption = Annotated[
@@ -145,7 +186,7 @@ def _use_color() -> bool:
 
 
 def _warn(message: str) -> None:
-    typer.echo(f"tracker: warning: {message}", err=True)
+    _echo_error(f"tracker: warning: {message}")
 
 
 def _log_path(file: Path | None) -> Path:
@@ -221,7 +262,7 @@ def list_events(
     all: AllOption = False,
     limit: LimitOption = None,
     reverse: ReverseOption = False,
-    format: FormatOption = FormatName.table,  # type: ignore[attr-defined]
+    format: FormatOption = "table",
     columns: ColumnsOption = None,
 ) -> None:
     """List events as a chronological table, or as csv, tsv, json, jsonl.
@@ -235,7 +276,7 @@ def list_events(
         search=search, all=all, limit=limit, reverse=reverse,
     )  # fmt: skip
     chosen = _split_columns(columns)
-    format_name = format.value
+    format_name = format
     if not chosen and format_name not in ALL_FIELD_FORMATS:
         chosen = list(DEFAULT_COLUMNS)
     _warn_unknown_columns(chosen, log)
@@ -389,7 +430,7 @@ def add(
 @app.command()
 def actors(
     file: FileOption = None,
-    format: FormatOption = FormatName.table,  # type: ignore[attr-defined]
+    format: FormatOption = "table",
 ) -> None:
     """List actors with their aliases, number of events, and first and last dates.
 
@@ -401,7 +442,7 @@ def actors(
     log = load_log(_log_path(file))
     records: list[Record] = actor_records(log)
     columns = list(ACTOR_COLUMNS)
-    typer.echo(render(format.value, _fit(format.value, records, columns), columns), nl=False)
+    typer.echo(render(format, _fit(format, records, columns), columns), nl=False)
 
 
 @app.command()
