@@ -191,10 +191,10 @@ def test_show_includes_unknown_fields(invoke, tmp_path):
 
 
 def test_show_unknown_id_suggests_close_ids(invoke, in_log_folder):
-    result = invoke("show", "2024-03-25-kim-yo-jong-reject")
+    result = invoke("show", "2024-03-25-kim-yo-jong-rejcts")
     assert result.exit_code == 1
     assert result.stderr == (
-        "tracker: no event with id '2024-03-25-kim-yo-jong-reject'; did you mean: 2024-03-25-kim-yo-jong-rejects, "
+        "tracker: no event with id '2024-03-25-kim-yo-jong-rejcts'; did you mean: 2024-03-25-kim-yo-jong-rejects, "
         "2024-02-15-kim-yo-jong-statement, 2024-04-11-kishida-congress\n"
     )
 
@@ -341,7 +341,11 @@ def test_add_reports_actors_missing_from_the_registry(invoke, in_log_folder):
         (["X", "--date", "03/04/2024"], "tracker: --date: ambiguous date '03/04/2024'"),
         (["X", "--date", "2024-02-30"], "tracker: --date: impossible date '2024-02-30': February 2024 has 29 days"),
         (["X", "--date", "someday"], "tracker: --date: cannot read date 'someday'"),
-        (["X", "--date", "2024-05", "--end", "2024-04"], "tracker: --end: 2024-04 is before --date 2024-05"),
+        (["X", "--date", "2024-05", "--end", "2024-04"], "tracker: --end: 2024-04 does not come after --date 2024-05"),
+        (
+            ["X", "--date", "2024-04", "--end", "2024-04-01"],
+            "tracker: --end: 2024-04-01 does not come after --date 2024-04",
+        ),
         (["", "--date", "2024"], "tracker: TITLE: must not be empty"),
         (["two\nlines", "--date", "2024"], "tracker: TITLE: must be one line"),
         (["X", "--quote", "no speaker"], "tracker: --quote: expected 'WHO: TEXT'"),
@@ -554,3 +558,51 @@ def test_no_arguments_prints_help():
 def test_messages_escape_control_characters(invoke, in_log_folder):
     result = invoke("show", "nosuch\x1b[31m")
     assert result.stderr.startswith("tracker: no event with id 'nosuch\\x1b[31m'")
+
+
+def test_show_accepts_a_unique_id_prefix(invoke, in_log_folder):
+    result = invoke("show", "2024-04")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Kishida addresses the U.S. Congress\n")
+
+
+def test_show_refuses_an_ambiguous_prefix(invoke, in_log_folder):
+    result = invoke("show", "2024-02")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "tracker: id prefix '2024-02' matches 2 events: 2024-02-15-kim-yo-jong-statement, 2024-02-approval\n"
+    )
+
+
+def test_markdown_tables_escape_pipes(invoke, tmp_path):
+    path = tmp_path / "log.yaml"
+    path.write_text("- {id: a, date: 2024, title: 'Poll | Kishida 20% | Kim'}\n")
+    out = invoke("list", "-f", str(path), "-F", "github", "-c", "id,title").stdout
+    assert out.splitlines()[2] == "| a    | Poll \\| Kishida 20% \\| Kim |"
+
+
+def test_until_before_since_warns(invoke, in_log_folder):
+    result = invoke("list", "--since", "2024-05", "--until", "2024-01", "-F", "csv")
+    assert result.exit_code == 0
+    assert result.stderr == "tracker: warning: --until 2024-01 ends before --since 2024-05 begins: nothing can match\n"
+
+
+def test_add_uses_the_logs_spelling_of_tags_and_types_and_lowercases_status(invoke, in_log_folder):
+    result = invoke(
+        "add", "X", "--date", "2024-05", "-t", "Abduction Issue", "--type", "STATEMENT",
+        "--status", "Confirmed", "--source", "diplomat", "--source", "diplomat", "--dry-run",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "    type: statement\n    tags: [abduction-issue]\n    sources: [diplomat]\n    status: confirmed\n" in (
+        result.stdout
+    )
+
+
+def test_add_warns_about_a_twin_and_a_future_date(invoke, in_log_folder):
+    twin = invoke("add", "Kishida addresses the U.S. Congress", "--date", "2024-04-11")
+    assert twin.exit_code == 0
+    assert twin.stderr == (
+        "tracker: warning: an event with the same date and title already exists: 2024-04-11-kishida-congress\n"
+    )
+    future = invoke("add", "Planned summit", "--date", "2999-01")
+    assert future.stderr == "tracker: warning: --date 2999-01 is in the future\n"

@@ -59,6 +59,7 @@ def test_events_are_chronological_coarser_first(log):
         ({"types": ["statement"], "actors": ["Kishida"]}, ["2024-03-25-kim-yo-jong-rejects"]),
         ({"search": ["POPULARITY"]}, ["2024-03-25-kim-yo-jong-rejects"]),
         ({"search": ["asked for a summit"]}, ["2024-03-25-kim-yo-jong-rejects"]),
+        ({"search": ["washington"]}, ["2024-04-11-kishida-congress"]),
         ({"search": ["congress", "approval"]}, ["2024-02-approval", "2024-04-11-kishida-congress"]),
         ({"limit": 2}, ["2024-03-25-kim-yo-jong-rejects", "2024-04-11-kishida-congress"]),
         ({"limit": 2, "reverse": True}, ["2024-04-11-kishida-congress", "2024-03-25-kim-yo-jong-rejects"]),
@@ -78,3 +79,7 @@ def test_unknown_actor_or_tag_warns_with_the_closest_known(log):
         "no tag 'sumit' in the log; did you mean 'summit'?",
         "no type 'statement,speech' in the log; did you mean 'statement', 'speech'?",
     ]
+
+
+def test_suggestions_prefer_names_containing_the_term(log):
+    assert select_events(log, actors=["Kim"]).warnings == ["no actor 'Kim' in the log; did you mean 'Kim Yo Jong'?"]

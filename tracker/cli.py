@@ -339,19 +339,31 @@ def show(
 ) -> None:
     """Show one event in full: every field, its sources, quotes and related events.
 
+    ID may be any unique prefix of an event id.
     Example: tracker show 2024-04-02-north-korea-tests-hypersonic-irbm
     """
-    from tracker.query import suggest
+    from tracker.query import resolve_id, suggest
     from tracker.store import load_log
     from tracker.views import render_event
 
     log = load_log(_log_path(file))
-    event = log.event_by_id(event_id)
+    event = resolve_id(log, event_id)
     if event is None:
-        close = suggest(event_id, [event.id for event in log.events])
+        ids = [event.id for event in log.events]
+        starting = [known for known in ids if known.startswith(event_id)]
+        if event_id and len(starting) > 1:
+            raise TrackerError(f"id prefix '{event_id}' matches {len(starting)} events: {', '.join(starting[:5])}")
+        close = suggest(event_id, ids)
         hint = "; did you mean: " + ", ".join(close) if close else ""
         raise TrackerError(f"no event with id '{event_id}'{hint}")
-    typer.echo(render_event(event, log, color=_use_color()), nl=False)
+    typer.echo(render_event(event, log, color=_use_color(), width=_text_width()), nl=False)
+
+
+def _text_width() -> int:
+    """Wrap width for prose: the terminal's width on a terminal (at most 100), else 88."""
+    if not sys.stdout.isatty():
+        return 88
+    return max(40, min(typer.get_terminal_size().columns - 1, 100))
 
 
 @app.command()
@@ -421,6 +433,16 @@ def add(
     for name in appended.fields.get("actors", ()):
         if isinstance(appended.log.data, dict) and not appended.log.is_known_actor(name):
             _warn(f"actor '{name}' is not in the actors registry; added as written")
+    twins = [
+        event.id
+        for event in appended.log.events
+        if event.date == start and event.title.casefold() == title.strip().casefold()
+        and event.id != appended.fields["id"]
+    ]  # fmt: skip
+    if twins:
+        _warn(f"an event with the same date and title already exists: {', '.join(twins)}")
+    if start.start.date() > date.today():
+        _warn(f"--date {start} is in the future")
     if dry_run:
         typer.echo(appended.snippet, nl=False)
     else:

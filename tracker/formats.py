@@ -114,11 +114,17 @@ def cell_text(value: Any, *, list_separator: str = ", ") -> str:
     return str(value)
 
 
+# Markdown tables: a `|` inside a cell would start a new column.
+_PIPE_TABLES = frozenset(("github", "pipe"))
+
+
 def _table_renderer(tablefmt: str) -> Renderer:
     def render(records: Sequence[Record], columns: Sequence[str]) -> str:
         from tabulate import tabulate
 
         rows = [[escape_controls(cell_text(record.get(column))) for column in columns] for record in records]
+        if tablefmt in _PIPE_TABLES:
+            rows = [[cell.replace("|", "\\|") for cell in row] for row in rows]
         table = tabulate(rows, headers=list(columns), tablefmt=tablefmt, disable_numparse=True)
         return table + "\n" if table else ""
 

@@ -87,7 +87,6 @@ class Event:
     date: PartialDate
     end: PartialDate | None = None
     index: int = 0
-    location: Location | None = None
 
     @property
     def id(self) -> str:
@@ -104,6 +103,10 @@ class Event:
     @property
     def type(self) -> str:
         return _text(self.fields.get("type"))
+
+    @property
+    def location(self) -> str:
+        return _text(self.fields.get("location"))
 
     @property
     def status(self) -> str:
@@ -298,7 +301,7 @@ def _build_event(raw: Any, index: int, mark: Mark, path: str, problems: list[Pro
                 usable = False
     if not usable or date is None:
         return None
-    return Event(fields=raw, date=date, end=end, index=index, location=event_location(path, raw))
+    return Event(fields=raw, date=date, end=end, index=index)
 
 
 def _event_date(raw: YamlMap, key: str, path: str, problems: list[Problem]) -> PartialDate | None:
@@ -448,10 +451,12 @@ def new_event_fields(
         raise UsageError("TITLE: must not be empty")
     if "\n" in title or "\r" in title:
         raise UsageError("TITLE: must be one line")
-    if end is not None and end.start < date.start:
-        raise UsageError(f"--end: {end} is before --date {date}")
-    if status is not None and status not in STATUSES:
-        raise UsageError(f"--status: '{status}' is not one of {', '.join(STATUSES)}")
+    if end is not None and end.stop <= date.stop:
+        raise UsageError(f"--end: {end} does not come after --date {date}")
+    if status is not None:
+        status = status.strip().lower()
+        if status not in STATUSES:
+            raise UsageError(f"--status: '{status}' is not one of {', '.join(STATUSES)}")
     known_ids = {event.id for event in log.events}
     if event_id is not None:
         event_id = event_id.strip()
@@ -474,13 +479,14 @@ def new_event_fields(
     if actors:
         fields["actors"] = list(dict.fromkeys(log.canonical_actor(name.strip()) for name in actors))
     if type:
-        fields["type"] = type.strip()
+        fields["type"] = _known_spelling(type.strip(), [event.type for event in log.events])
     if tags:
-        fields["tags"] = list(dict.fromkeys(tag.strip() for tag in tags))
+        used_tags = [tag for event in log.events for tag in event.tags]
+        fields["tags"] = list(dict.fromkeys(_known_spelling(tag.strip(), used_tags) for tag in tags))
     if location:
         fields["location"] = location.strip()
     if sources:
-        fields["sources"] = [_source_entry(log, source) for source in sources]
+        fields["sources"] = [_source_entry(log, source) for source in dict.fromkeys(sources)]
     if quotes:
         fields["quotes"] = [_quote_entry(log, quote) for quote in quotes]
     if related:
@@ -490,6 +496,15 @@ def new_event_fields(
     return fields
 
 
+def _known_spelling(value: str, used: Sequence[str]) -> str:
+    """`value` as the log already spells it (`Abduction Issue` -> `abduction-issue`), else as given."""
+    wanted = normalise_name(value)
+    for known in used:
+        if normalise_name(known) == wanted:
+            return known
+    return value
+
+
 def _source_entry(log: Log, source: str) -> str | dict[str, str]:
     source = source.strip()
     if log.source_by_id(source) is not None:
@@ -497,7 +512,7 @@ def _source_entry(log: Log, source: str) -> str | dict[str, str]:
     if "://" in source:
         return {"url": source}
     known = [entry.id for entry in log.sources]
-    hint = f" (known: {', '.join(known[:5])})" if known else ""
+    hint = f" (known: {', '.join(known[:5])}{', …' if len(known) > 5 else ''})" if known else ""
     raise UsageError(f"--source: '{source}' is neither a source id in the registry nor a URL{hint}")
 
 

@@ -41,6 +41,8 @@ def select_events(
     spacing. `limit` keeps the most recent N of the matches.
     """
     warnings = _unknown_terms(log, actors, tags, types)
+    if since is not None and until is not None and until.stop <= since.start:
+        warnings.append(f"--until {until} ends before --since {since} begins: nothing can match")
     actor_keys = [normalise_name(log.canonical_actor(name)) for name in actors]
     tag_keys = [normalise_name(tag) for tag in tags]
     type_keys = {normalise_name(kind) for kind in types}
@@ -77,23 +79,38 @@ def select_events(
 
 
 def searchable_text(event: Event) -> str:
-    """Title, summary and quotes (with who said them), casefolded with spacing collapsed."""
-    parts = [event.title, event.summary]
-    for item in event.quotes:
+    """Title, summary, location, quotes and claims (with who said them), casefolded with spacing collapsed."""
+    parts = [event.title, event.summary, event.location]
+    for item in event.quotes + event.claims:
         parts += [item["by"], item["text"]]
     return " ".join(" ".join(parts).casefold().split())
 
 
 def suggest(value: str, known: Sequence[str], count: int = 3) -> list[str]:
-    """Up to `count` of `known` that look like `value`, best first."""
-    by_key = {normalise_name(name): name for name in known}
-    keys = difflib.get_close_matches(normalise_name(value), list(by_key), n=count, cutoff=0.5)
+    """Up to `count` of `known` that look like `value`: those containing it first, then the closest."""
+    by_key: dict[str, str] = {}
+    for name in known:
+        by_key.setdefault(normalise_name(name), name)
+    wanted = normalise_name(value)
+    containing = [key for key in by_key if wanted and wanted in key]
+    close = difflib.get_close_matches(wanted, list(by_key), n=count, cutoff=0.5)
+    keys = list(dict.fromkeys(containing + close))[:count]
     return [by_key[key] for key in keys]
 
 
+def resolve_id(log: Log, wanted: str) -> Event | None:
+    """The event with id `wanted`, else the only one whose id starts with it (as git resolves hashes)."""
+    event = log.event_by_id(wanted)
+    if event is not None or not wanted:
+        return event
+    matches = [event for event in log.events if event.id.startswith(wanted)]
+    return matches[0] if len(matches) == 1 else None
+
+
 def known_actor_names(log: Log) -> list[str]:
-    """Every actor name and alias in the registry, then names used only in events."""
-    names = [name for actor in log.actors for name in (actor.name, *actor.aliases)]
+    """Every registry name, then their aliases, then names used only in events."""
+    names = [actor.name for actor in log.actors]
+    names += [alias for actor in log.actors for alias in actor.aliases]
     names += [name for event in log.events for name in event.actors]
     return list(dict.fromkeys(names))
 
