@@ -340,6 +340,7 @@ def show(
     """Show one event in full: every field, its sources, quotes and related events.
 
     ID may be any unique prefix of an event id.
+
     Example: tracker show 2024-04-02-north-korea-tests-hypersonic-irbm
     """
     from tracker.query import resolve_id, suggest
@@ -368,7 +369,7 @@ def _text_width() -> int:
 
 @app.command()
 def add(
-    title: Annotated[str, typer.Argument(help="One-line title of the event.")],
+    title: Annotated[str, typer.Argument(help="One-line title of the event.", metavar="TITLE")],
     event_date: Annotated[
         str,
         typer.Option(
@@ -472,6 +473,7 @@ def check(file: FileOption = None) -> None:
     """Check the log: silent when sound, else every problem as FILE:LINE:COL: message.
 
     Exit 1 when there are errors; warnings alone leave the exit at 0.
+
     Example: tracker check -f events.yaml
     """
     from tracker.check import check_log
