@@ -22,7 +22,7 @@ from tracker.model import (
 )
 from tracker.yamltext import YamlMap
 
-TOP_LEVEL_KEYS = ("actors", "sources", "events")
+TOP_LEVEL_KEYS = ("title", "actors", "sources", "events")
 
 
 def check_log(log: Log, read_problems: list[Problem]) -> list[Problem]:

@@ -13,7 +13,8 @@ from typer.core import TyperGroup
 
 from tracker import __version__
 from tracker.errors import DateError, Problem, TrackerError, UsageError
-from tracker.formats import ALL_FIELD_FORMATS, FORMATS, Record, render
+from tracker.formats import FORMATS, Report, render
+from tracker.query import STATS_KEYS
 
 
 class _TrackerGroup(TyperGroup):
@@ -159,6 +160,13 @@ ColumnsOption = Annotated[
     ),
 ]
 
+RawOption = Annotated[
+    bool,
+    typer.Option(
+        "--raw", help="csv/tsv: write cells exactly, without the ' that keeps spreadsheets from running formulas."
+    ),
+]
+
 DEFAULT_COLUMNS = ("date", "id", "title", "actors")
 
 
@@ -224,29 +232,29 @@ def _selection(
     limit: int | None,
     reverse: bool,
 ) -> Any:
-    from tracker.query import select_events
+    """Read the log, apply the filters, print warnings; returns the log, the events and a description of the filters."""
+    from tracker.query import describe_filters, select_events
     from tracker.store import load_log
 
     since_date = _option_date("--since", since)
     until_date = _option_date("--until", until)
     on_dates = [_option_date("--on", text) for text in on or ()]
+    filters: dict[str, Any] = {
+        "since": since_date,
+        "until": until_date,
+        "on": on_dates,
+        "actors": actor or (),
+        "tags": tag or (),
+        "types": type or (),
+        "search": search or (),
+        "match_all": all,
+        "limit": limit,
+    }
     log = load_log(_log_path(file))
-    selection = select_events(
-        log,
-        since=since_date,
-        until=until_date,
-        on=on_dates,
-        actors=actor or (),
-        tags=tag or (),
-        types=type or (),
-        search=search or (),
-        match_all=all,
-        limit=limit,
-        reverse=reverse,
-    )
+    selection = select_events(log, reverse=reverse, **filters)
     for warning in selection.warnings:
         _warn(warning)
-    return log, selection.events
+    return log, selection.events, describe_filters(log, **filters)
 
 
 @app.command("list")
@@ -264,33 +272,48 @@ def list_events(
     reverse: ReverseOption = False,
     format: FormatOption = "table",
     columns: ColumnsOption = None,
+    raw: RawOption = False,
 ) -> None:
-    """List events as a chronological table, or as csv, tsv, json, jsonl.
+    """List events as a chronological table, or in any export format.
 
     Example: tracker list --on 2024-04 --actor kishida --format github
     """
-    from tracker.views import event_records
-
-    log, events = _selection(
+    log, events, scope = _selection(
         file, since=since, until=until, on=on, actor=actor, tag=tag, type=type,
         search=search, all=all, limit=limit, reverse=reverse,
     )  # fmt: skip
+    typer.echo(_render_events(events, log, format, columns, scope=scope, raw=raw), nl=False)
+
+
+def _render_events(
+    events: list[Any], log: Any, format_name: str, columns: list[str] | None, *, scope: str, raw: bool, title: str = ""
+) -> str:
+    from tracker.formats import event_report
+
     chosen = _split_columns(columns)
-    format_name = format
-    if not chosen and format_name not in ALL_FIELD_FORMATS:
-        chosen = list(DEFAULT_COLUMNS)
+    if not chosen and not FORMATS[format_name].all_fields:
+        chosen = list(FORMATS[format_name].default_columns or DEFAULT_COLUMNS)
     _warn_unknown_columns(chosen, log)
-    records = event_records(events, log, human=format_name not in ALL_FIELD_FORMATS | {"csv", "tsv"})
-    typer.echo(render(format_name, _fit(format_name, records, chosen), chosen), nl=False)
+    report = event_report(events, log, columns=chosen, scope=scope, raw=raw, title=title or _log_title(log))
+    return render(format_name, _fit(format_name, report))
 
 
-def _fit(format_name: str, records: list[Record], columns: list[str]) -> list[Record]:
+def _log_title(log: Any) -> str:
+    """The log's own title: a top-level `title:`, else its first comment line, else 'Timeline'."""
+    data = log.data
+    if isinstance(data, dict) and isinstance(data.get("title"), str):
+        return data["title"]
+    return log.heading or "Timeline"
+
+
+def _fit(format_name: str, report: Any) -> Any:
     """On a terminal, shorten the default table's cells to the terminal's width."""
     if format_name != "table" or not sys.stdout.isatty():
-        return records
+        return report
     from tracker.formats import fit_to_width
 
-    return fit_to_width(records, columns, typer.get_terminal_size().columns)
+    report.display = fit_to_width(report.display_records, report.columns, typer.get_terminal_size().columns)
+    return report
 
 
 def _warn_unknown_columns(columns: list[str], log: Any) -> None:
@@ -303,6 +326,132 @@ def _warn_unknown_columns(columns: list[str], log: Any) -> None:
             close = suggest(column, sorted(used))
             hint = "; did you mean " + ", ".join(f"'{name}'" for name in close) + "?" if close else ""
             _warn(f"--columns: no event has a field '{column}'{hint}")
+
+
+def _export_epilog() -> str:
+    width = max(len(name) for name in FORMATS)
+    lines = [f"  {name.ljust(width)}  {entry.help}" for name, entry in FORMATS.items()]
+    return "\b\nFormats (--format; or from the --output file's extension):\n" + "\n".join(lines)
+
+
+@app.command(epilog=_export_epilog())
+def export(
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-F",
+            help="Output format (listed below); default: from --output's extension.",
+            callback=lambda value: None if value is None else _format_name(value),
+            autocompletion=_complete_format,
+            metavar="FORMAT",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write to FILE, atomically, instead of stdout ('-' is stdout).", metavar="FILE"
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace --output FILE if it exists.")] = False,
+    title: Annotated[
+        str | None, typer.Option("--title", help="Title of the report (default: the log's title).")
+    ] = None,
+    raw: RawOption = False,
+    columns: ColumnsOption = None,
+    file: FileOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    on: OnOption = None,
+    actor: ActorOption = None,
+    tag: TagOption = None,
+    type: TypeOption = None,
+    search: SearchOption = None,
+    all: AllOption = False,
+    limit: LimitOption = None,
+    reverse: ReverseOption = False,
+) -> None:
+    """Export the selected events as a report: Markdown, HTML, LaTeX, iCalendar, TimelineJS, CSV...
+
+    Example: tracker export -F html -o timeline.html --since 2024
+    """
+    from tracker.formats import FORMAT_BY_SUFFIX
+
+    to_stdout = output is None or str(output) == "-"
+    format_name = format
+    if format_name is None:
+        format_name = None if to_stdout else FORMAT_BY_SUFFIX.get(output.suffix.lower())  # type: ignore[union-attr]
+        if format_name is None:
+            raise UsageError(
+                "--format: give a format (see 'tracker export --help'), or an --output file name ending in one"
+            )
+    if not to_stdout:
+        _check_output(output, force)  # type: ignore[arg-type]
+    log, events, scope = _selection(
+        file, since=since, until=until, on=on, actor=actor, tag=tag, type=type,
+        search=search, all=all, limit=limit, reverse=reverse,
+    )  # fmt: skip
+    text = _render_events(events, log, format_name, columns, scope=scope, raw=raw, title=title or "")
+    if to_stdout:
+        typer.echo(text, nl=False)
+        return
+    from tracker.store import atomic_write
+
+    atomic_write(output, text.encode("utf-8"))  # type: ignore[arg-type]
+    _echo_error(f"tracker: wrote {len(events)} events to {output} ({format_name})")
+
+
+def _check_output(output: Path, force: bool) -> None:
+    if output.is_dir():
+        raise UsageError(f"--output: {output} is a folder")
+    if not output.parent.is_dir() and str(output.parent):
+        raise UsageError(f"--output: folder {output.parent} does not exist")
+    if output.exists() and not force:
+        raise TrackerError(f"{output} exists; use --force to replace it")
+
+
+@app.command()
+def stats(
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by", help="Count by year, month, actor, type or tag.", metavar="KEY", autocompletion=lambda: STATS_KEYS
+        ),
+    ] = "year",
+    format: FormatOption = "table",
+    file: FileOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    on: OnOption = None,
+    actor: ActorOption = None,
+    tag: TagOption = None,
+    type: TypeOption = None,
+    search: SearchOption = None,
+    all: AllOption = False,
+    limit: LimitOption = None,
+    reverse: ReverseOption = False,
+) -> None:
+    """Count the selected events by year, month, actor, type or tag, with a bar per row.
+
+    Example: tracker stats --by actor --since 2024
+    """
+    from tracker.formats import bar
+    from tracker.query import count_events
+
+    key = by.lower()
+    if key not in STATS_KEYS:
+        raise UsageError(f"--by: '{by}' is not one of {', '.join(STATS_KEYS)}")
+    _refuse_events_only(format)
+    log, events, _ = _selection(
+        file, since=since, until=until, on=on, actor=actor, tag=tag, type=type,
+        search=search, all=all, limit=limit, reverse=reverse,
+    )  # fmt: skip
+    counts = count_events(events, log, key)
+    largest = max((count for _, count in counts), default=0)
+    records = [{key: name, "events": count} for name, count in counts]
+    display = [{**record, "": bar(record["events"], largest)} for record in records]
+    columns = [key, "events"] if FORMATS[format].machine else [key, "events", ""]
+    typer.echo(render(format, Report(records=records, display=display, columns=columns)), nl=False)
 
 
 @app.command()
@@ -325,7 +474,7 @@ def timeline(
     """
     from tracker.views import render_timeline
 
-    log, events = _selection(
+    log, events, _ = _selection(
         file, since=since, until=until, on=on, actor=actor, tag=tag, type=type,
         search=search, all=all, limit=limit, reverse=reverse,
     )  # fmt: skip
@@ -462,10 +611,15 @@ def actors(
     from tracker.store import load_log
     from tracker.views import ACTOR_COLUMNS, actor_records
 
+    _refuse_events_only(format)
     log = load_log(_log_path(file))
-    records: list[Record] = actor_records(log)
-    columns = list(ACTOR_COLUMNS)
-    typer.echo(render(format, _fit(format, records, columns), columns), nl=False)
+    report = Report(records=actor_records(log), columns=list(ACTOR_COLUMNS))
+    typer.echo(render(format, _fit(format, report)), nl=False)
+
+
+def _refuse_events_only(format_name: str) -> None:
+    if FORMATS[format_name].events_only:
+        raise UsageError(f"--format: '{format_name}' exports events; use it with 'tracker list' or 'tracker export'")
 
 
 @app.command()

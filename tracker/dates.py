@@ -111,6 +111,23 @@ class PartialDate:
         return self.start < other.stop and other.start < self.stop
 
 
+def date_label(date: PartialDate, end: PartialDate | None = None) -> str:
+    """A date for people: its own precision, `c.` when approximate, `?` when uncertain, `–` for ranges."""
+    label = _single_label(date)
+    if end is not None:
+        label += " – " + _single_label(end)
+    return label
+
+
+def _single_label(date: PartialDate) -> str:
+    text = str(PartialDate(date.year, date.month, date.day, date.hour, date.minute, date.second, date.tz))
+    if date.qualifier in ("~", "%"):
+        text = "c. " + text
+    if date.qualifier in ("?", "%"):
+        text += "?"
+    return text
+
+
 def parse_date(text: str) -> PartialDate:
     """Read an ISO date at any precision (`2002`, `2024-02`, `2024-04-02T06:53+09:00`, `2024-03~`).
 

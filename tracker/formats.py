@@ -1,9 +1,10 @@
-"""FORMATS: the one registry of output formats, name -> function(records, columns) -> str.
+"""FORMATS: the one registry of output formats, name -> Format(render(report) -> str).
 
-A record is a dict of field values as written in the log (text, lists, mappings).
-Human formats (tables) show control characters escaped; machine formats (csv,
-tsv, json, jsonl) carry every value exactly. tabulate is imported only when a
-table is rendered.
+A Report carries the rows to render (fields as written, and a display form for
+people) and, for event reports, the events and their log, which the exporters
+(markdown, html, latex, ics, timelinejs) need. Human formats show control
+characters escaped; machine formats (csv, tsv, json, jsonl, yaml) carry every
+value exactly. tabulate and the exporters are imported only when they render.
 """
 
 from __future__ import annotations
@@ -13,11 +14,16 @@ import io
 import json
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import import_module
 from typing import Any
 
+from tracker.dates import date_label
+from tracker.model import Event, Log
+from tracker.yamltext import plain
+
 Record = dict[str, Any]
-Renderer = Callable[[Sequence[Record], Sequence[str]], str]
 
 # tabulate's own names (tabulate.tabulate_formats), listed here so that `--help`
 # does not import tabulate; tests/test_formats.py checks the list against tabulate.
@@ -61,16 +67,58 @@ TABULATE_FORMATS = (
     "youtrack",
 )
 
+# Names tabulate uses for formats that tracker's own exporters do better.
+OVERRIDDEN_TABULATE_FORMATS = frozenset(("html", "latex"))
+
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+# OWASP's CSV injection rule: a spreadsheet treats a cell starting with these as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class Report:
+    """What a format renders.
+
+    `records` hold values as written; `display` the same rows for people (dates as
+    labels, actors by registry name). `columns` empty means every field. Event
+    reports also carry `events` and `log`; `title` and `scope` describe the
+    selection; `raw` turns off the CSV injection guard.
+    """
+
+    records: Sequence[Record]
+    columns: Sequence[str] = ()
+    display: Sequence[Record] | None = None
+    events: Sequence[Event] | None = None
+    log: Log | None = None
+    title: str = "Timeline"
+    scope: str = ""
+    generated: datetime = field(default_factory=lambda: datetime.now().replace(microsecond=0))
+    raw: bool = False
+
+    @property
+    def display_records(self) -> Sequence[Record]:
+        return self.display if self.display is not None else self.records
+
+
+Renderer = Callable[[Report], str]
 
 
 @dataclass(frozen=True)
 class Format:
-    """An output format: its name, one line of help, and its renderer."""
+    """An output format: its name, one line of help, its renderer, and what it needs.
+
+    `events_only` formats export events and cannot render other tables (actors,
+    stats); `all_fields` formats show every field unless columns are chosen.
+    """
 
     name: str
     help: str
     render: Renderer
+    events_only: bool = False
+    all_fields: bool = False
+    machine: bool = False
+    default_columns: tuple[str, ...] = ()
 
 
 def escape_controls(text: str, *, keep_newlines: bool = False) -> str:
@@ -114,23 +162,6 @@ def cell_text(value: Any, *, list_separator: str = ", ") -> str:
     return str(value)
 
 
-# Markdown tables: a `|` inside a cell would start a new column.
-_PIPE_TABLES = frozenset(("github", "pipe"))
-
-
-def _table_renderer(tablefmt: str) -> Renderer:
-    def render(records: Sequence[Record], columns: Sequence[str]) -> str:
-        from tabulate import tabulate
-
-        rows = [[escape_controls(cell_text(record.get(column))) for column in columns] for record in records]
-        if tablefmt in _PIPE_TABLES:
-            rows = [[cell.replace("|", "\\|") for cell in row] for row in rows]
-        table = tabulate(rows, headers=list(columns), tablefmt=tablefmt, disable_numparse=True)
-        return table + "\n" if table else ""
-
-    return render
-
-
 def fit_to_width(
     records: Sequence[Record], columns: Sequence[str], width: int, *, keep: Sequence[str] = ("id", "date")
 ) -> list[Record]:
@@ -158,6 +189,70 @@ def fit_to_width(
     ]
 
 
+def event_report(
+    events: Sequence[Event],
+    log: Log,
+    *,
+    columns: Sequence[str] = (),
+    title: str = "Timeline",
+    scope: str = "",
+    raw: bool = False,
+    generated: datetime | None = None,
+) -> Report:
+    """A Report of `events`: fields as written, and for people the date as a label and actors by registry name."""
+    display = [
+        {**event.fields, "date": date_label(event.date, event.end), "actors": log.event_actors(event)}
+        for event in events
+    ]
+    report = Report(
+        records=[plain(event.fields) for event in events],
+        columns=columns,
+        display=display,
+        events=events,
+        log=log,
+        title=title,
+        scope=scope,
+        raw=raw,
+    )
+    if generated is not None:
+        report.generated = generated
+    return report
+
+
+# Markdown tables: a `|` inside a cell would start a new column.
+_PIPE_TABLES = frozenset(("github", "pipe"))
+
+
+def _table_renderer(tablefmt: str) -> Renderer:
+    def render(report: Report) -> str:
+        from tabulate import tabulate
+
+        columns = list(report.columns)
+        rows = [
+            [escape_controls(cell_text(record.get(column))) for column in columns] for record in report.display_records
+        ]
+        if tablefmt in _PIPE_TABLES:
+            rows = [[cell.replace("|", "\\|") for cell in row] for row in rows]
+        table = tabulate(rows, headers=columns, tablefmt=tablefmt, disable_numparse=True)
+        return table + "\n" if table else ""
+
+    return render
+
+
+def guard_formula(text: str) -> str:
+    """`text` with a leading `'` when a spreadsheet would read it as a formula (OWASP).
+
+    A value that already starts with quotes before such a character gets one more,
+    so that unguard_formula gives back exactly what was written.
+    """
+    return "'" + text if text.lstrip("'").startswith(FORMULA_PREFIXES) else text
+
+
+def unguard_formula(text: str) -> str:
+    """Undo guard_formula: the value as written in the log."""
+    return text[1:] if text.startswith("'") and text.lstrip("'").startswith(FORMULA_PREFIXES) else text
+
+
 def _machine_cell(value: Any) -> str:
     if value is None:
         return ""
@@ -169,48 +264,114 @@ def _machine_cell(value: Any) -> str:
 
 
 def _delimited_renderer(delimiter: str) -> Renderer:
-    def render(records: Sequence[Record], columns: Sequence[str]) -> str:
+    def render(report: Report) -> str:
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+        columns = list(report.columns) or _all_columns(report.records)
         writer.writerow(columns)
-        for record in records:
-            writer.writerow([_machine_cell(record.get(column)) for column in columns])
+        for record in report.records:
+            cells = [_machine_cell(record.get(column)) for column in columns]
+            writer.writerow(cells if report.raw else [guard_formula(cell) for cell in cells])
         return buffer.getvalue()
 
     return render
 
 
-def _project(record: Record, columns: Sequence[str] | None) -> Record:
+def _all_columns(records: Sequence[Record]) -> list[str]:
+    return list(dict.fromkeys(key for record in records for key in record))
+
+
+def _project(record: Record, columns: Sequence[str]) -> Record:
     if not columns:
         return record
     return {column: record.get(column) for column in columns}
 
 
-def render_json(records: Sequence[Record], columns: Sequence[str]) -> str:
+def render_json(report: Report) -> str:
     """A JSON array of records; with columns chosen, only those fields."""
-    chosen = columns if columns else None
-    return json.dumps([_project(record, chosen) for record in records], ensure_ascii=False, indent=2) + "\n"
+    rows = [_project(record, report.columns) for record in report.records]
+    return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
 
 
-def render_jsonl(records: Sequence[Record], columns: Sequence[str]) -> str:
+def render_jsonl(report: Report) -> str:
     """One JSON object per line."""
-    chosen = columns if columns else None
-    return "".join(json.dumps(_project(record, chosen), ensure_ascii=False) + "\n" for record in records)
+    return "".join(json.dumps(_project(record, report.columns), ensure_ascii=False) + "\n" for record in report.records)
+
+
+def render_yaml(report: Report) -> str:
+    """The records as a YAML list: for events, a bare-list log that tracker reads back."""
+    from tracker.yamltext import dump_list_item
+
+    return "".join(dump_list_item(_project(record, report.columns), "") for record in report.records)
+
+
+def _exporter(module: str) -> Renderer:
+    def render(report: Report) -> str:
+        return import_module(f"tracker.exporters.{module}").render(report)
+
+    return render
 
 
 FORMATS: dict[str, Format] = {
     "table": Format("table", "aligned columns for the terminal (tabulate 'simple')", _table_renderer("simple")),
-    **{name: Format(name, f"tabulate's '{name}' table", _table_renderer(name)) for name in TABULATE_FORMATS},
-    "csv": Format("csv", "comma-separated values with a header row", _delimited_renderer(",")),
-    "tsv": Format("tsv", "tab-separated values with a header row", _delimited_renderer("\t")),
-    "json": Format("json", "a JSON array of objects, fields as written in the log", render_json),
-    "jsonl": Format("jsonl", "one JSON object per line", render_jsonl),
+    **{
+        name: Format(name, f"tabulate's '{name}' table", _table_renderer(name))
+        for name in TABULATE_FORMATS
+        if name not in OVERRIDDEN_TABULATE_FORMATS
+    },
+    "csv": Format(
+        "csv", "comma-separated values with a header row, safe for spreadsheets", _delimited_renderer(","), machine=True
+    ),
+    "tsv": Format(
+        "tsv", "tab-separated values with a header row, safe for spreadsheets", _delimited_renderer("\t"), machine=True
+    ),
+    "json": Format(
+        "json", "a JSON array of objects, fields as written in the log", render_json, all_fields=True, machine=True
+    ),
+    "jsonl": Format("jsonl", "one JSON object per line", render_jsonl, all_fields=True, machine=True),
+    "yaml": Format(
+        "yaml", "a YAML list of events, itself a log tracker reads", render_yaml, all_fields=True, machine=True
+    ),
+    "markdown": Format(
+        "markdown", "a briefing: table, then a section per event (GitHub Markdown)", _exporter("markdown")
+    ),
+    "html": Format("html", "one self-contained page with a visual vertical timeline", _exporter("html")),
+    "latex": Format(
+        "latex",
+        "a longtable fragment, LaTeX special characters escaped",
+        _exporter("latex"),
+        default_columns=("date", "title", "actors"),
+    ),
+    "ics": Format("ics", "an iCalendar (RFC 5545) file for calendar programs", _exporter("ics"), events_only=True),
+    "timelinejs": Format("timelinejs", "TimelineJS3 JSON, loadable as is", _exporter("timelinejs"), events_only=True),
 }
 
-# Formats whose columns default to every field rather than the table's few.
-ALL_FIELD_FORMATS = frozenset(("json", "jsonl"))
+
+# Where `tracker export --output FILE` takes the format from when --format is not given.
+FORMAT_BY_SUFFIX = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".tex": "latex",
+    ".ics": "ics",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+}
 
 
-def render(format_name: str, records: Sequence[Record], columns: Sequence[str]) -> str:
-    """Render `records` in the named format (a KeyError names an unknown format)."""
-    return FORMATS[format_name].render(records, columns)
+def bar(value: int, largest: int, width: int = 40) -> str:
+    """A horizontal bar of block characters, `width` cells for `largest`, eighths for the rest."""
+    if largest <= 0 or value <= 0:
+        return ""
+    eighths = max(1, round(value * width * 8 / largest))
+    return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
+
+
+def render(format_name: str, report: Report) -> str:
+    """Render `report` in the named format (a KeyError names an unknown format)."""
+    return FORMATS[format_name].render(report)

@@ -163,6 +163,7 @@ class Log:
     actors: list[Actor] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     data: Any = None
+    heading: str = ""
     _actor_keys: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -173,6 +174,10 @@ class Log:
     def canonical_actor(self, name: str) -> str:
         """The registry name for `name` or one of its aliases; `name` itself if unknown."""
         return self._actor_keys.get(normalise_name(name), name)
+
+    def event_actors(self, event: Event) -> list[str]:
+        """The event's actors by their registry names, each once."""
+        return list(dict.fromkeys(self.canonical_actor(name) for name in event.actors))
 
     def is_known_actor(self, name: str) -> bool:
         return normalise_name(name) in self._actor_keys

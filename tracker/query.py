@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tracker.dates import PartialDate
+from tracker.dates import PartialDate, date_label
 from tracker.model import Event, Log, normalise_name
 
 
@@ -146,3 +146,71 @@ def _unknown_terms(log: Log, actors: Sequence[str], tags: Sequence[str], types: 
 def _unknown_message(what: str, value: str, close: list[str]) -> str:
     hint = "; did you mean " + ", ".join(f"'{name}'" for name in close) + "?" if close else ""
     return f"no {what} '{value}' in the log{hint}"
+
+
+def describe_filters(
+    log: Log,
+    *,
+    since: PartialDate | None = None,
+    until: PartialDate | None = None,
+    on: Sequence[PartialDate] = (),
+    actors: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    types: Sequence[str] = (),
+    search: Sequence[str] = (),
+    match_all: bool = False,
+    limit: int | None = None,
+) -> str:
+    """The filters in words, for a report's heading: `since 2024-03 · actor Kim Yo Jong`; "" when none."""
+    joiner = " and " if match_all else " or "
+    parts = []
+    if since is not None:
+        parts.append(f"since {date_label(since)}")
+    if until is not None:
+        parts.append(f"until {date_label(until)}")
+    if on:
+        parts.append("on " + " or ".join(date_label(period) for period in on))
+    if actors:
+        names = list(dict.fromkeys(log.canonical_actor(name) for name in actors))
+        parts.append(("actor " if len(names) == 1 else "actors ") + joiner.join(names))
+    if tags:
+        parts.append(("tag " if len(tags) == 1 else "tags ") + joiner.join(tags))
+    if types:
+        parts.append(("type " if len(types) == 1 else "types ") + " or ".join(types))
+    if search:
+        parts.append("matching " + " or ".join(f"“{text}”" for text in search))
+    if limit is not None:
+        parts.append(f"the {limit} most recent")
+    return " · ".join(parts)
+
+
+STATS_KEYS = ("year", "month", "actor", "type", "tag")
+
+
+def count_events(events: Sequence[Event], log: Log, by: str) -> list[tuple[str, int]]:
+    """How many of `events` fall under each year, month, actor, type or tag.
+
+    Years and months count each event once, at its start (a month-less date counts
+    as `YYYY (no month)`), in time order; actors (by registry name), types and tags
+    count each event under each of its values, most frequent first.
+    """
+    counts: dict[str, int] = {}
+    for event in events:
+        if by == "year":
+            keys = [f"{event.date.year:04d}"]
+        elif by == "month":
+            month = event.date.month
+            keys = [f"{event.date.year:04d}-{month:02d}" if month else f"{event.date.year:04d} (no month)"]
+        elif by == "actor":
+            keys = log.event_actors(event) or ["(no actor)"]
+        elif by == "type":
+            keys = [event.type or "(no type)"]
+        elif by == "tag":
+            keys = list(dict.fromkeys(event.tags)) or ["(no tag)"]
+        else:
+            raise ValueError(f"cannot count by {by!r}; use one of {', '.join(STATS_KEYS)}")
+        for key in keys:
+            counts[key] = counts.get(key, 0) + 1
+    if by in ("year", "month"):
+        return sorted(counts.items())
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0].casefold()))

@@ -59,7 +59,14 @@ def parse_text(text: str, path: str) -> tuple[Log, list[Problem]]:
     problems: list[Problem] = []
     data = construct(compose(text, path), path, problems)
     log, model_problems = build_log(data, path)
+    log.heading = _first_comment(text)
     return log, problems + model_problems
+
+
+def _first_comment(text: str) -> str:
+    """The text of the file's first line when it is a comment: the log's heading."""
+    first_line = text.split("\n", 1)[0].strip()
+    return first_line.lstrip("#").strip() if first_line.startswith("#") else ""
 
 
 def read_log(path: Path, *, missing_ok: bool = False) -> LogFile:

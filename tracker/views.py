@@ -7,33 +7,15 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from tracker.dates import PartialDate
+from tracker.dates import date_label
 from tracker.formats import Record, cell_text, escape_controls
 from tracker.model import EVENT_FIELDS, Event, Log, normalise_name
-from tracker.yamltext import plain
 
 _BOLD, _DIM, _CYAN, _YELLOW, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[36m", "\x1b[33m", "\x1b[0m"
 
 
 def _paint(text: str, code: str, color: bool) -> str:
     return f"{code}{text}{_RESET}" if color and text else text
-
-
-def date_label(date: PartialDate, end: PartialDate | None = None) -> str:
-    """A date for people: its own precision, `c.` when approximate, `?` when uncertain, `–` for ranges."""
-    label = _single_label(date)
-    if end is not None:
-        label += " – " + _single_label(end)
-    return label
-
-
-def _single_label(date: PartialDate) -> str:
-    text = str(PartialDate(date.year, date.month, date.day, date.hour, date.minute, date.second, date.tz))
-    if date.qualifier in ("~", "%"):
-        text = "c. " + text
-    if date.qualifier in ("?", "%"):
-        text += "?"
-    return text
 
 
 def render_timeline(events: Sequence[Event], log: Log, *, color: bool = False) -> str:
@@ -52,7 +34,7 @@ def render_timeline(events: Sequence[Event], log: Log, *, color: bool = False) -
             month = event.date.month
             lines.append("  " + _paint(calendar.month_name[month], _CYAN, color))
         indent = "    " if event.date.month is not None else "  "
-        actors = escape_controls(", ".join(_canonical_actors(event, log)))
+        actors = escape_controls(", ".join(log.event_actors(event)))
         line = f"{indent}{_paint(label.ljust(width), _YELLOW, color)}  {escape_controls(event.title)}"
         if actors:
             line += "  " + _paint(f"· {actors}", _DIM, color)
@@ -69,7 +51,7 @@ def render_event(event: Event, log: Log, *, color: bool = False, width: int = 88
         ("date", date_label(event.date, event.end) + f"  ({_precision_words(event)})"),
         ("type", event.type),
         ("status", event.status),
-        ("actors", ", ".join(_canonical_actors(event, log))),
+        ("actors", ", ".join(log.event_actors(event))),
         ("tags", ", ".join(event.tags)),
         ("location", cell_text(fields.get("location"))),
     ]
@@ -163,22 +145,3 @@ def actor_records(log: Log) -> list[Record]:
 
 
 ACTOR_COLUMNS = ("name", "aliases", "role", "country", "events", "first", "last")
-
-
-def event_records(events: Sequence[Event], log: Log, *, human: bool) -> list[Record]:
-    """Each event's fields as written; for people, the date shows its range and qualifier
-    and actors go by their registry names."""
-    if not human:
-        return [plain(event.fields) for event in events]
-    return [
-        {
-            **event.fields,
-            "date": date_label(event.date, event.end),
-            "actors": _canonical_actors(event, log),
-        }
-        for event in events
-    ]
-
-
-def _canonical_actors(event: Event, log: Log) -> list[str]:
-    return list(dict.fromkeys(log.canonical_actor(name) for name in event.actors))
