@@ -201,7 +201,9 @@ class Log:
             if isinstance(entry, dict):
                 resolved.append(_inline_source(entry))
             elif entry is not None:
-                resolved.append(self.source_by_id(str(entry)) or Source(id=str(entry)))
+                text = str(entry)
+                known = self.source_by_id(text)
+                resolved.append(known or (Source(id="", url=text) if "://" in text else Source(id=text)))
         return resolved
 
     def chronological(self) -> list[Event]:

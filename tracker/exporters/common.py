@@ -9,6 +9,14 @@ from tracker.formats import Report
 from tracker.model import Event, Log
 
 
+_SAFE_SCHEMES = ("http://", "https://", "mailto:")
+
+
+def safe_url(url: str) -> str:
+    """`url` when it is http(s) or mailto, else "" (no javascript: or data: links in a report)."""
+    return url if url.strip().lower().startswith(_SAFE_SCHEMES) else ""
+
+
 @dataclass(frozen=True)
 class Link:
     """A source as a reader sees it: its label and, when known, its URL."""

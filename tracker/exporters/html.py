@@ -12,7 +12,7 @@ from __future__ import annotations
 from html import escape as _escape
 
 from tracker.dates import PartialDate, date_label
-from tracker.exporters.common import source_links, subtitle
+from tracker.exporters.common import safe_url, source_links, subtitle
 from tracker.formats import Report, cell_text, escape_controls
 from tracker.model import Event, Log
 
@@ -34,7 +34,6 @@ PALETTE = (
     "#7b4173",
     "#3182bd",
 )
-_SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
 STYLE = """
 :root { --line: #c9ced6; --ink: #1d232b; --muted: #5b6470; --paper: #ffffff; --card: #f7f8fa; }
@@ -99,11 +98,6 @@ table.records th, table.records td { border: 1px solid var(--line); padding: .3r
 def escape(text: str) -> str:
     """HTML-escaped text, control characters shown as escapes."""
     return _escape(escape_controls(text), quote=True)
-
-
-def safe_url(url: str) -> str:
-    """`url` when it is http(s) or mailto, else "" (no javascript: or data: links)."""
-    return url if url.strip().lower().startswith(_SAFE_SCHEMES) else ""
 
 
 def render(report: Report) -> str:

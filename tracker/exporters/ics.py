@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from tracker import __version__
 from tracker.dates import PartialDate, date_label
-from tracker.exporters.common import source_links
+from tracker.exporters.common import safe_url, source_links
 from tracker.formats import Report
 from tracker.model import Event, Log
 
@@ -48,7 +48,7 @@ def render(report: Report) -> str:
             entry.add("dtend", end)
         entry.add("summary", _summary(event))
         entry.add("description", _description(event, log))
-        links = [link.url for link in source_links(event, log)] if log else []
+        links = [safe_url(link.url) for link in source_links(event, log)] if log else []
         if any(links):
             entry.add("url", next(url for url in links if url))
         if event.location:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tracker.dates import date_label
-from tracker.exporters.common import source_links, subtitle
+from tracker.exporters.common import safe_url, source_links, subtitle
 from tracker.formats import Report, cell_text, escape_controls
 
 _INLINE_SPECIALS = re.compile(r"([\\`*_\[\]<>|~])")
@@ -19,6 +19,7 @@ def escape(text: str) -> str:
 
 
 def _link(label: str, url: str) -> str:
+    url = safe_url(url)
     if not url:
         return escape(label)
     return f"[{escape(label)}](<{url.replace('>', '%3E').replace(' ', '%20')}>)"

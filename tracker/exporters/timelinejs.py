@@ -13,8 +13,7 @@ from html import escape as _escape
 from typing import Any
 
 from tracker.dates import PartialDate
-from tracker.exporters.common import source_links, subtitle
-from tracker.exporters.html import safe_url
+from tracker.exporters.common import safe_url, source_links, subtitle
 from tracker.formats import Report, escape_controls
 from tracker.model import Event, Log
 
