@@ -101,7 +101,9 @@ def export(log, name: str, **filters) -> str:
     return render(name, report)
 
 
-@pytest.mark.parametrize(("name", "suffix"), [("markdown", "md"), ("latex", "tex"), ("timelinejs", "json"), ("ics", "ics"), ("html", "html")])
+@pytest.mark.parametrize(
+    ("name", "suffix"), [("markdown", "md"), ("latex", "tex"), ("timelinejs", "json"), ("ics", "ics"), ("html", "html")]
+)
 def test_golden(export_log, name, suffix):
     text = export(export_log, name)
     golden = GOLDEN / f"export.{suffix}"
@@ -202,7 +204,17 @@ def test_timelinejs_follows_timelinejs3_field_rules(export_log):
     ids = [slide["unique_id"] for slide in data["events"]]
     assert len(ids) == len(set(ids)) == 6
     for slide in data["events"]:
-        assert set(slide) <= {"start_date", "end_date", "text", "media", "group", "display_date", "background", "autolink", "unique_id"}
+        assert set(slide) <= {
+            "start_date",
+            "end_date",
+            "text",
+            "media",
+            "group",
+            "display_date",
+            "background",
+            "autolink",
+            "unique_id",
+        }
         _check_date(slide["start_date"])
         if "end_date" in slide:
             _check_date(slide["end_date"])
@@ -226,8 +238,11 @@ def test_timelinejs_follows_timelinejs3_field_rules(export_log):
 
 def test_latex_escapes_special_characters(export_log):
     text = export(export_log, "latex", types=["poll"])
-    row = [line for line in text.splitlines() if line.startswith("2024-02")][0]
-    assert row == r"2024-02 & Approval falls to 20.1\% \& more\_stuff \{x\} \$5 \#1 \textasciitilde{} \textasciicircum{} & Kishida Fumio \\"
+    row = next(line for line in text.splitlines() if line.startswith("2024-02"))
+    assert (
+        row
+        == r"2024-02 & Approval falls to 20.1\% \& more\_stuff \{x\} \$5 \#1 \textasciitilde{} \textasciicircum{} & Kishida Fumio \\"
+    )
     assert text.count(r"\begin{longtable}") == text.count(r"\end{longtable}") == 1
 
 
@@ -237,7 +252,10 @@ def test_latex_fragment_compiles(export_log, tmp_path):
     document += export(export_log, "latex") + "\\end{document}\n"
     (tmp_path / "doc.tex").write_text(document, encoding="utf-8")
     result = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path, capture_output=True, text=True
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout[-2000:]
 

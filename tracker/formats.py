@@ -314,11 +314,6 @@ def _exporter(module: str) -> Renderer:
 
 FORMATS: dict[str, Format] = {
     "table": Format("table", "aligned columns for the terminal (tabulate 'simple')", _table_renderer("simple")),
-    **{
-        name: Format(name, f"tabulate's '{name}' table", _table_renderer(name))
-        for name in TABULATE_FORMATS
-        if name not in OVERRIDDEN_TABULATE_FORMATS
-    },
     "csv": Format(
         "csv", "comma-separated values with a header row, safe for spreadsheets", _delimited_renderer(","), machine=True
     ),
@@ -345,6 +340,13 @@ FORMATS: dict[str, Format] = {
     "ics": Format("ics", "an iCalendar (RFC 5545) file for calendar programs", _exporter("ics"), events_only=True),
     "timelinejs": Format("timelinejs", "TimelineJS3 JSON, loadable as is", _exporter("timelinejs"), events_only=True),
 }
+FORMATS.update(
+    {
+        name: Format(name, f"tabulate's '{name}' table", _table_renderer(name))
+        for name in TABULATE_FORMATS
+        if name not in FORMATS and name not in OVERRIDDEN_TABULATE_FORMATS
+    }
+)
 
 
 # Where `tracker export --output FILE` takes the format from when --format is not given.

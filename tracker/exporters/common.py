@@ -8,7 +8,6 @@ from tracker.dates import date_label
 from tracker.formats import Report
 from tracker.model import Event, Log
 
-
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
 
