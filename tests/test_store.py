@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from tracker.check import check_log
+from tracker.edit import plan_append
 from tracker.errors import LogError, UsageError
-from tracker.store import append_event, atomic_write, find_log, load_log, read_log
+from tracker.store import atomic_write, change_log, find_log, load_log, read_log
 
 from .conftest import SAMPLE_LOG
 
@@ -22,12 +23,14 @@ def _append(path: Path, title: str = "New event", date: str = "2024-05-01", **ex
     from tracker.dates import parse_date
     from tracker.model import new_event_fields
 
-    appended = append_event(
-        path,
-        lambda log: new_event_fields(log, title=title, date=parse_date(date), **extra),
-        check=check_log,
-    )
-    return appended.fields["id"]
+    added = []
+
+    def plan(current):
+        added.append(new_event_fields(current.log, title=title, date=parse_date(date), **extra))
+        return plan_append(current, added[-1:])
+
+    change_log(path, plan, check=check_log)
+    return added[-1]["id"]
 
 
 def _write(tmp_path: Path, text: str | bytes, name: str = "events.yaml") -> Path:

@@ -565,38 +565,43 @@ def add(
     Example: tracker add "North Korea fires an IRBM" --date "2 April 2024" -a "North Korea" --type missile-test
     """
     from tracker.check import check_log
+    from tracker.edit import plan_append
     from tracker.model import new_event_fields
-    from tracker.store import append_event
+    from tracker.store import change_log
 
     start = _option_date("--date", event_date)
     finish = _option_date("--end", end)
     path = _log_path(file)
 
-    def make_fields(log: Any) -> dict[str, Any]:
-        return new_event_fields(
-            log, title=title, date=start, end=finish, actors=actor or (), tags=tag or (), type=type,
+    def plan(current: Any) -> Any:
+        fields = new_event_fields(
+            current.log, title=title, date=start, end=finish, actors=actor or (), tags=tag or (), type=type,
             location=location, summary=summary, sources=source or (), quotes=quote or (),
             related=related or (), status=status, event_id=event_id,
         )  # fmt: skip
+        added.append(fields)
+        return plan_append(current, [fields])
 
-    appended = append_event(path, make_fields, check=check_log, dry_run=dry_run)
-    for name in appended.fields.get("actors", ()):
-        if isinstance(appended.log.data, dict) and not appended.log.is_known_actor(name):
+    added: list[dict[str, Any]] = []
+    changed = change_log(path, plan, check=check_log, dry_run=dry_run)
+    fields = added[-1]
+    for name in fields.get("actors", ()):
+        if isinstance(changed.log.data, dict) and not changed.log.is_known_actor(name):
             _warn(f"actor '{name}' is not in the actors registry; added as written")
     twins = [
         event.id
-        for event in appended.log.events
+        for event in changed.log.events
         if event.date == start and event.title.casefold() == title.strip().casefold()
-        and event.id != appended.fields["id"]
+        and event.id != fields["id"]
     ]  # fmt: skip
     if twins:
         _warn(f"an event with the same date and title already exists: {', '.join(twins)}")
     if start.start.date() > date.today():
         _warn(f"--date {start} is in the future")
     if dry_run:
-        typer.echo(appended.snippet, nl=False)
+        typer.echo(changed.plan.details, nl=False)
     else:
-        typer.echo(appended.fields["id"])
+        typer.echo(fields["id"])
 
 
 @app.command()

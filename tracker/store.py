@@ -7,14 +7,15 @@ import errno
 import fcntl
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tracker.errors import Location, LogError, Problem, UsageError
-from tracker.model import Log, build_log, raw_events
-from tracker.yamltext import YamlList, compose, construct, dump_list_item, plain, refuse_anchors
+from tracker.model import Log, build_log
+from tracker.splice import Splice, apply_splices
+from tracker.yamltext import compose, construct, plain, refuse_anchors
 
 LOG_NAME = "events.yaml"
 
@@ -194,30 +195,48 @@ def _replace(target: Path, data: bytes) -> None:
 
 
 @dataclass
-class Appended:
-    """What an append wrote (or would write): the new event and the file text."""
+class Plan:
+    """A change to a log: text splices, and the whole document expected after them (see document_view)."""
 
-    fields: dict[str, Any]
-    snippet: str
+    splices: list[Splice]
+    expected: dict[str, Any]
+    details: Any = None
+
+
+@dataclass
+class Changed:
+    """What a change wrote (or, with dry_run, would write)."""
+
+    before: LogFile
     text: str
     log: Log
     warnings: list[Problem]
+    plan: Plan
 
 
-def append_event(
+def document_view(data: Any) -> dict[str, Any]:
+    """A log's content as plain data in one shape: a dict whose `events` is a list (maybe empty)."""
+    if isinstance(data, list):
+        return {"events": plain(data)}
+    view = plain(data) if isinstance(data, dict) else {}
+    view["events"] = view.get("events") or []
+    return view
+
+
+def change_log(
     path: Path,
-    make_fields: Callable[[Log], dict[str, Any]],
+    plan: Callable[[LogFile], Plan],
     *,
     check: Callable[[Log, list[Problem]], list[Problem]],
     dry_run: bool = False,
-) -> Appended:
-    """Append one event to the log at `path` through the safe write path.
+) -> Changed:
+    """Change the log at `path` through the one safe write path.
 
-    Under the lock: read and parse the current file, refuse when `check` finds
-    errors, call `make_fields(log)` (so ids are chosen against what is really there),
-    splice the event's YAML after the last event, parse the result again and verify
-    every old value is unchanged and the new event is present, check it, and
-    atomically replace the file. With `dry_run` nothing is written.
+    Under an exclusive lock: read and parse the current file and refuse when `check`
+    finds errors; ask `plan` for the splices (so ids and ranges are computed against
+    what is really there); apply them; parse the new text and verify it holds exactly
+    the document the plan expects; check it; then replace the file atomically.
+    With `dry_run` everything happens but the write.
     """
     path = Path(path)
     real_path = Path(os.path.realpath(path))
@@ -227,149 +246,30 @@ def append_event(
         raise UsageError(f"{path}: not a regular file; tracker writes only to a plain file")
     with locked(real_path):
         current = read_log(path, missing_ok=True)
+        if current.newline == "\r":
+            raise LogError(
+                "the log uses CR line endings (classic Mac OS); convert it to LF or CRLF to change it",
+                Location(current.path),
+            )
         raise_first_error([problem for problem in check(current.log, current.problems) if problem.is_error])
-        fields = make_fields(current.log)
-        text, snippet = splice_event(current, fields)
+        change = plan(current)
+        text = apply_splices(current.text, change.splices)
         try:
             new_log, new_problems = parse_text(text, current.path)
         except LogError as error:
             raise LogError(
-                f"cannot add to this log: the new text would not parse ({error.message}); nothing was written",
+                f"cannot change this log: the new text would not parse ({error.message}); nothing was written",
                 Location(current.path),
             ) from None
-        verify_append(current, new_log, fields)
+        if document_view(new_log.data) != change.expected:
+            raise LogError(
+                "internal check failed: the new text would not hold exactly the intended change; "
+                "nothing was written (please report this)",
+                Location(current.path),
+            )
         new_problems = check(new_log, new_problems)
         raise_first_error([problem for problem in new_problems if problem.is_error])
         warnings = [problem for problem in new_problems if not problem.is_error]
-        if not dry_run:
-            data = (("\ufeff" if current.bom else "") + text).encode("utf-8")
-            atomic_write(path, data)
-    return Appended(fields, snippet, text, new_log, warnings)
-
-
-def splice_event(current: LogFile, fields: dict[str, Any]) -> tuple[str, str]:
-    """The log text with `fields` inserted as a new last event, and the inserted snippet.
-
-    Nothing before or after the insertion point changes. The new item takes the
-    indentation the events list already uses.
-    """
-    text, newline, data = current.text, current.newline, current.log.data
-    if newline == "\r":
-        raise LogError(
-            "the log uses CR line endings (classic Mac OS); convert it to LF or CRLF to add to it",
-            Location(current.path),
-        )
-    if data is None:
-        prefix = text if not text or text.endswith("\n") else text + newline
-        snippet = dump_list_item(fields, "  ", newline)
-        return prefix + "events:" + newline + snippet, snippet
-    if isinstance(data, YamlList):
-        return _splice_into_list(current, data, fields)
-    events = data.get("events")
-    if isinstance(events, YamlList) and events:
-        return _splice_into_list(current, events, fields)
-    if isinstance(events, YamlList) and events.flow:
-        # `events: []`: replace the empty flow list with a block list.
-        start, end = events.start.index, events.end.index
-        key_column = data.key_marks["events"].column
-        snippet = dump_list_item(fields, " " * (key_column + 2), newline)
-        tail = text[end:]
-        tail_newline = "" if tail.startswith(("\n", "\r\n")) or not tail else newline
-        before = text[:start].rstrip(" ")
-        return before + newline + snippet.rstrip("\r\n") + tail_newline + tail, snippet
-    if "events" in data:
-        # `events:` with nothing under it: insert after that line.
-        key_mark = data.key_marks["events"]
-        insert_at = _end_of_line(text, key_mark.index)
-        snippet = dump_list_item(fields, " " * (key_mark.column + 2), newline)
-        head = text[:insert_at]
-        if not head.endswith("\n"):
-            head += newline
-        return head + snippet + text[insert_at:], snippet
-    prefix = text if text.endswith("\n") else text + newline
-    snippet = dump_list_item(fields, "  ", newline)
-    return prefix + "events:" + newline + snippet, snippet
-
-
-def _splice_into_list(current: LogFile, events: YamlList, fields: dict[str, Any]) -> tuple[str, str]:
-    text, newline = current.text, current.newline
-    if events.flow:
-        mark = events.start
-        raise LogError(
-            "the events list is written in flow style ([...]); write it as a block list ('- ' items) to add to it",
-            Location(current.path, mark.line + 1, mark.column + 1),
-        )
-    last = events[-1]
-    last_mark = events.item_marks[-1]
-    dash_column = _dash_column(text, last_mark)
-    insert_at = _end_of_item(text, last, dash_column)
-    indent = " " * dash_column
-    snippet = dump_list_item(fields, indent, newline)
-    separator = ""
-    if len(events) > 1 and _blank_line_between(text, events):
-        separator = newline
-    head = text[:insert_at]
-    if not head.endswith("\n"):
-        head += newline
-    return head + separator + snippet + text[insert_at:], separator + snippet
-
-
-def _dash_column(text: str, item_mark: Any) -> int:
-    """The column of the `-` that introduces the list item starting at `item_mark`
-    (on the same line, or alone on a line above it)."""
-    position = item_mark.index - 1
-    while position >= 0 and text[position] in " \t\r\n":
-        position -= 1
-    if position >= 0 and text[position] == "-":
-        return position - (text.rfind("\n", 0, position) + 1)
-    return max(item_mark.column - 2, 0)
-
-
-def _end_of_line(text: str, index: int) -> int:
-    newline_at = text.find("\n", index)
-    return len(text) if newline_at < 0 else newline_at + 1
-
-
-def _end_of_item(text: str, item: Any, dash_column: int) -> int:
-    """Where the item's text ends: after its last value (a block scalar's trailing
-    lines included), then over comment lines indented deeper than its dash."""
-    end_index = item.end.index
-    position = end_index if end_index > 0 and text[end_index - 1] == "\n" else _end_of_line(text, end_index)
-    while position < len(text):
-        line_end = _end_of_line(text, position)
-        line = text[position:line_end]
-        stripped = line.lstrip(" ")
-        if stripped.startswith("#") and len(line) - len(stripped) > dash_column:
-            position = line_end
-            continue
-        break
-    return position
-
-
-def _blank_line_between(text: str, events: YamlList) -> bool:
-    previous_end = events[-2].end.index if hasattr(events[-2], "end") else None
-    last_start = events.item_marks[-1].index
-    if previous_end is None:
-        return False
-    between = text[previous_end:last_start]
-    return "\n\n" in between.replace("\r\n", "\n").replace(" ", "")
-
-
-def verify_append(before: LogFile, after: Log, fields: Mapping[str, Any]) -> None:
-    """Raise unless `after` holds exactly the old content plus the new event, unchanged."""
-    expected_events = [plain(event) for event in raw_events(before.log.data)] + [plain(fields)]
-    actual_events = [plain(event) for event in raw_events(after.data)]
-    old_rest = _without_events(before.log.data)
-    new_rest = _without_events(after.data)
-    if actual_events != expected_events or old_rest != new_rest:
-        raise LogError(
-            "internal check failed: the new text would not hold the old log plus the new event; "
-            "nothing was written (please report this)",
-            Location(before.path),
-        )
-
-
-def _without_events(data: Any) -> dict[str, Any]:
-    if isinstance(data, dict):
-        return {key: plain(value) for key, value in data.items() if key != "events"}
-    return {}
+        if not dry_run and text != current.text:
+            atomic_write(path, (("\ufeff" if current.bom else "") + text).encode("utf-8"))
+    return Changed(current, text, new_log, warnings, change)

@@ -45,12 +45,13 @@ class Mark(tuple):
 class YamlMap(dict):
     """A mapping that remembers where it and each of its keys and values stand."""
 
-    __slots__ = ("end", "key_marks", "start", "value_marks")
+    __slots__ = ("end", "key_marks", "start", "value_ends", "value_marks")
 
     start: Mark
     end: Mark
     key_marks: dict[str, Mark]
     value_marks: dict[str, Mark]
+    value_ends: dict[str, int]
 
 
 class YamlList(list):
@@ -148,6 +149,7 @@ def _construct(node: yaml.Node, path: str, problems: list[Problem]) -> Any:
     mapping.start = _mark(node.start_mark)
     mapping.key_marks = {}
     mapping.value_marks = {}
+    mapping.value_ends = {}
     for key_node, value_node in node.value:
         if not isinstance(key_node, yaml.ScalarNode):
             mark = key_node.start_mark
@@ -167,9 +169,12 @@ def _construct(node: yaml.Node, path: str, problems: list[Problem]) -> Any:
                 )
             )
             continue
-        mapping[key] = _construct(value_node, path, problems)
+        value = _construct(value_node, path, problems)
+        mapping[key] = value
         mapping.key_marks[key] = _mark(key_node.start_mark)
         mapping.value_marks[key] = _mark(value_node.start_mark)
+        precise_end = getattr(value, "end", None)
+        mapping.value_ends[key] = precise_end.index if precise_end is not None else value_node.end_mark.index
     last_value = _construct_last(node, mapping)
     mapping.end = _content_end(node, last_value, bool(node.flow_style))
     return mapping
@@ -241,8 +246,17 @@ def dump_list_item(fields: dict[str, Any], indent: str, newline: str = "\n") -> 
     Lists of plain values are written in flow style (`actors: [A, B]`), lists of
     mappings in block style; strings are quoted only where YAML needs it.
     """
+    return _dump([fields], indent, newline)
+
+
+def dump_fields(fields: dict[str, Any], indent: str, newline: str = "\n") -> str:
+    """YAML text of `key: value` lines, every line but the first indented by `indent`."""
+    return _dump(fields, indent, newline)[len(indent) :]
+
+
+def _dump(value: Any, indent: str, newline: str) -> str:
     text = yaml.dump(
-        [fields],
+        plain(value),
         Dumper=_EventDumper,
         default_flow_style=False,
         sort_keys=False,

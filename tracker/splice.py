@@ -1,0 +1,197 @@
+"""Text surgery on a log: where an event's lines start and end, where new events go,
+how one field's lines are replaced. Everything outside a splice stays byte for byte."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from tracker.errors import Location, LogError
+from tracker.yamltext import YamlList, YamlMap, dump_fields, dump_list_item
+
+
+@dataclass(frozen=True)
+class Splice:
+    """Replace text[start:end] with `text`."""
+
+    start: int
+    end: int
+    text: str
+
+
+def apply_splices(text: str, splices: list[Splice]) -> str:
+    """`text` with every splice applied; splices must not overlap."""
+    ordered = sorted(splices, key=lambda splice: (splice.start, splice.end))
+    for earlier, later in itertools.pairwise(ordered):
+        if later.start < earlier.end:
+            raise ValueError("overlapping splices")
+    pieces, position = [], 0
+    for splice in ordered:
+        pieces += [text[position : splice.start], splice.text]
+        position = splice.end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def events_list(data: Any) -> YamlList | None:
+    """The `events:` list of a log (or the log itself when it is a bare list)."""
+    if isinstance(data, YamlList):
+        return data
+    if isinstance(data, YamlMap) and isinstance(data.get("events"), YamlList):
+        return data["events"]
+    return None
+
+
+def line_start(text: str, index: int) -> int:
+    return text.rfind("\n", 0, index) + 1
+
+
+def end_of_line(text: str, index: int) -> int:
+    newline_at = text.find("\n", index)
+    return len(text) if newline_at < 0 else newline_at + 1
+
+
+def dash_column(text: str, item_index: int) -> int:
+    """The column of the `-` that introduces the list item starting at `item_index`
+    (on the same line, or alone on a line above it)."""
+    position = item_index - 1
+    while position >= 0 and text[position] in " \t\r\n":
+        position -= 1
+    if position >= 0 and text[position] == "-":
+        return position - line_start(text, position)
+    return max(item_index - line_start(text, item_index) - 2, 0)
+
+
+def item_range(text: str, items: YamlList, index: int) -> tuple[int, int]:
+    """The lines of list item `index`: from the start of its `-` line to the end of its last line,
+    comment lines indented deeper than its dash included."""
+    item_index = items.item_marks[index].index
+    column = dash_column(text, item_index)
+    position = item_index - 1
+    while position >= 0 and text[position] != "-":
+        position -= 1
+    start = line_start(text, max(position, 0))
+    return start, end_of_item(text, items[index], column)
+
+
+def end_of_item(text: str, item: Any, column: int) -> int:
+    """Where a list item's text ends: after its last value (a block scalar's trailing
+    lines included), then over comment lines indented deeper than its dash."""
+    end_index = item.end.index
+    position = end_index if end_index > 0 and text[end_index - 1] == "\n" else end_of_line(text, end_index)
+    while position < len(text):
+        line_end = end_of_line(text, position)
+        line = text[position:line_end]
+        stripped = line.lstrip(" ")
+        if stripped.startswith("#") and len(line) - len(stripped) > column:
+            position = line_end
+            continue
+        break
+    return position
+
+
+def item_text(text: str, items: YamlList, index: int) -> str:
+    """The item's own lines, shifted left so that its `-` is at column 0."""
+    start, end = item_range(text, items, index)
+    column = dash_column(text, items.item_marks[index].index)
+    return "".join(_dedent_line(line, column) for line in text[start:end].splitlines(keepends=True))
+
+
+def _dedent_line(line: str, column: int) -> str:
+    spaces = len(line) - len(line.lstrip(" "))
+    return line[min(spaces, column) :]
+
+
+def indent_lines(text: str, column: int) -> str:
+    """`text` with every non-blank line moved right by `column` spaces."""
+    pad = " " * column
+    return "".join(pad + line if line.strip() else line for line in text.splitlines(keepends=True))
+
+
+def uses_blank_separators(text: str, items: YamlList) -> bool:
+    """Whether the list's last two items are separated by a blank line."""
+    if len(items) < 2 or not hasattr(items[-2], "end"):
+        return False
+    between = text[items[-2].end.index : items.item_marks[-1].index]
+    return "\n\n" in between.replace("\r\n", "\n").replace(" ", "")
+
+
+def insert_events(text: str, newline: str, data: Any, new_events: list[dict[str, Any]], path: str) -> Splice:
+    """One splice placing `new_events` after the last event, in the indentation the list uses.
+
+    An empty file, a log without `events:`, `events:` with nothing under it and
+    `events: []` all get a block list.
+    """
+    events = events_list(data)
+    if events is not None and events:
+        if events.flow:
+            mark = events.start
+            raise LogError(
+                "the events list is written in flow style ([...]); write it as a block list ('- ' items) to add to it",
+                Location(path, mark.line + 1, mark.column + 1),
+            )
+        column = dash_column(text, events.item_marks[-1].index)
+        insert_at = end_of_item(text, events[-1], column)
+        separator = newline if uses_blank_separators(text, events) else ""
+        snippet = separator.join(dump_list_item(fields, " " * column, newline) for fields in new_events)
+        lead = "" if text[:insert_at].endswith("\n") or not insert_at else newline
+        return Splice(insert_at, insert_at, lead + separator + snippet)
+    if isinstance(data, YamlMap) and "events" in data:
+        key_mark = data.key_marks["events"]
+        snippet = "".join(dump_list_item(fields, " " * (key_mark.column + 2), newline) for fields in new_events)
+        if isinstance(events, YamlList):
+            # `events: []`: the empty flow list becomes a block list.
+            start = events.start.index
+            while start > 0 and text[start - 1] == " ":
+                start -= 1
+            end = events.end.index
+            tail_newline = "" if text[end:].startswith(("\n", "\r\n")) or end == len(text) else newline
+            return Splice(start, end, newline + snippet.rstrip("\r\n") + tail_newline)
+        insert_at = end_of_line(text, key_mark.index)
+        lead = "" if text[:insert_at].endswith("\n") else newline
+        return Splice(insert_at, insert_at, lead + snippet)
+    if data is not None and not isinstance(data, YamlMap):
+        raise LogError("the log is not a mapping with 'events:' or a list of events", Location(path, 1, 1))
+    snippet = "".join(dump_list_item(fields, "  ", newline) for fields in new_events)
+    lead = "" if not text or text.endswith("\n") else newline
+    return Splice(len(text), len(text), lead + "events:" + newline + snippet)
+
+
+def field_range(text: str, fields: YamlMap, key: str) -> tuple[int, int]:
+    """From the key to the end of its value's last line (trailing blank lines left out)."""
+    start = fields.key_marks[key].index
+    end = fields.value_ends[key]
+    while end > start and text[end - 1] in " \t\r\n":
+        end -= 1
+    return start, end_of_line(text, end)
+
+
+def replace_field(text: str, fields: YamlMap, key: str, value: Any, newline: str) -> Splice:
+    """A splice giving `key` a new value; its other lines and the event's other fields stay."""
+    start, end = field_range(text, fields, key)
+    column = fields.key_marks[key].column
+    return Splice(start, end, dump_fields({key: value}, " " * column, newline))
+
+
+def add_field(text: str, fields: YamlMap, key: str, value: Any, newline: str) -> Splice:
+    """A splice adding `key: value` after the mapping's last field."""
+    last_key = list(fields)[-1]
+    _, end = field_range(text, fields, last_key)
+    column = fields.key_marks[last_key].column
+    lead = "" if text[:end].endswith("\n") else newline
+    return Splice(end, end, lead + " " * column + dump_fields({key: value}, " " * column, newline))
+
+
+def remove_field(text: str, fields: YamlMap, key: str) -> Splice:
+    """A splice removing `key` and its value's lines. The first field of a list item gives
+    its place after the `- ` to the next field."""
+    start, end = field_range(text, fields, key)
+    keys = list(fields)
+    position = keys.index(key)
+    before_key = text[line_start(text, start) : start]
+    if before_key.strip():
+        if position + 1 < len(keys):
+            return Splice(start, fields.key_marks[keys[position + 1]].index, "")
+        raise LogError("cannot remove the only field of an event", None)
+    return Splice(line_start(text, start), end, "")
