@@ -605,6 +605,264 @@ def add(
 
 
 @app.command()
+def edit(
+    event_id: Annotated[str, typer.Argument(help="The id (or a unique prefix) of the event to edit.", metavar="ID")],
+    set_values: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Set a field: FIELD=VALUE, VALUE read as YAML (tags=[a, b]). Repeatable.",
+            metavar="FIELD=VALUE",
+        ),
+    ] = None,
+    unset: Annotated[
+        list[str] | None, typer.Option("--unset", help="Remove a field. Repeatable.", metavar="FIELD")
+    ] = None,
+    add_actor: Annotated[
+        list[str] | None, typer.Option("--add-actor", help="Add an actor. Repeatable.", metavar="NAME")
+    ] = None,
+    remove_actor: Annotated[
+        list[str] | None,
+        typer.Option("--remove-actor", help="Remove an actor (name or alias). Repeatable.", metavar="NAME"),
+    ] = None,
+    add_tag: Annotated[
+        list[str] | None, typer.Option("--add-tag", help="Add a tag. Repeatable.", metavar="TAG")
+    ] = None,
+    remove_tag: Annotated[
+        list[str] | None, typer.Option("--remove-tag", help="Remove a tag. Repeatable.", metavar="TAG")
+    ] = None,
+    event_date: Annotated[
+        str | None, typer.Option("--date", "-d", help="New date, any form 'add' accepts.", metavar="DATE")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--end", help="New end of the range, any form 'add' accepts.", metavar="DATE")
+    ] = None,
+    status: Annotated[str | None, typer.Option("--status", help="reported, confirmed, disputed or alleged.")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="New title (one line).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print a unified diff of the change; write nothing.")
+    ] = False,
+    file: FileOption = None,
+) -> None:
+    """Change one event: with options, exactly those fields; without, in $VISUAL or $EDITOR.
+
+    Only the changed lines of the file change. Renaming the id updates every related: that points to it.
+
+    Example: tracker edit 2024-03-12-sullivan --set status=confirmed --add-tag trilateral
+    """
+    from tracker.check import check_log
+    from tracker.edit import plan_edit_fields, unified_diff
+    from tracker.model import edited_fields
+    from tracker.query import resolve_id
+    from tracker.store import change_log, load_log
+
+    path = _log_path(file)
+    log = load_log(path)
+    event = resolve_id(log, event_id)
+    if event is None:
+        _no_such_event(log, event_id)
+    values = _set_values(set_values or [])
+    for option, text in (("--date", event_date), ("--end", end)):
+        if text is not None:
+            values[option[2:]] = _date_text(option, text)
+    if status is not None:
+        values["status"] = status.strip().lower()
+    if title is not None:
+        values["title"] = title.strip()
+    options_given = values or unset or add_actor or remove_actor or add_tag or remove_tag
+    if not options_given:
+        _edit_in_editor(path, event.id, dry_run=dry_run)
+        return
+
+    def plan(current: Any) -> Any:
+        new_fields = edited_fields(
+            current.log, plain_fields(current, event.id), set_values=values, unset=unset or (),
+            add_actors=add_actor or (), remove_actors=remove_actor or (), add_tags=add_tag or (),
+            remove_tags=remove_tag or (),
+        )  # fmt: skip
+        return plan_edit_fields(current, event.id, new_fields)
+
+    changed = change_log(path, plan, check=check_log, dry_run=dry_run)
+    _report_edit(changed, path, dry_run=dry_run, diff=unified_diff)
+
+
+def plain_fields(current: Any, event_id: str) -> dict[str, Any]:
+    from tracker.yamltext import plain
+
+    event = current.log.event_by_id(event_id)
+    if event is None:
+        _no_such_event(current.log, event_id)
+    return plain(event.fields)
+
+
+def _no_such_event(log: Any, event_id: str) -> None:
+    from tracker.query import suggest
+
+    close = suggest(event_id, [event.id for event in log.events])
+    hint = "; did you mean: " + ", ".join(close) if close else ""
+    raise TrackerError(f"no event with id '{event_id}'{hint}")
+
+
+def _set_values(assignments: list[str]) -> dict[str, Any]:
+    from tracker.yamltext import parse_value
+
+    values: dict[str, Any] = {}
+    for assignment in assignments:
+        key, separator, text = assignment.partition("=")
+        key = key.strip()
+        if not separator or not key:
+            raise UsageError(f"--set: expected FIELD=VALUE, got {assignment!r}")
+        try:
+            value = parse_value(text, f"--set {key}")
+        except TrackerError as error:
+            raise UsageError(f"--set {key}: {error.message}") from None
+        if key in ("date", "end") and isinstance(value, str):
+            value = _date_text(f"--set {key}", value)
+        values[key] = value
+    return values
+
+
+def _date_text(option: str, text: str) -> Any:
+    from tracker.yamltext import DateText
+
+    return DateText(str(_option_date(option, text)))
+
+
+def _report_edit(changed: Any, path: Path, *, dry_run: bool, diff: Any) -> None:
+    result = changed.plan.details
+    if dry_run:
+        typer.echo(diff(str(path), changed.before.text, changed.text), nl=False)
+        return
+    if changed.text == changed.before.text:
+        _echo_error(f"tracker: nothing to change in {result.old_id}")
+        return
+    if result.new_id != result.old_id:
+        message = f"renamed {result.old_id} to {result.new_id}"
+        if result.relinked:
+            message += f"; updated related in {', '.join(result.relinked)}"
+        _echo_error(f"tracker: {message}")
+    typer.echo(result.new_id)
+
+
+EDIT_HEADER = "# tracker: "
+
+
+def _edit_in_editor(path: Path, event_id: str, *, dry_run: bool) -> None:
+    """Open the event's YAML in $VISUAL/$EDITOR; reopen it with the error on top until it is
+    valid, or until the editor quits without saving (then nothing changes)."""
+    import shlex
+    import subprocess
+    import tempfile
+
+    from tracker.check import check_log
+    from tracker.edit import find_index, plan_replace_event, unified_diff
+    from tracker.splice import events_list, item_text
+    from tracker.store import change_log, read_log
+
+    current = read_log(path)
+    original = item_text(current.text, events_list(current.log.data), find_index(current, event_id))  # type: ignore[arg-type]
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.TemporaryDirectory(prefix="tracker-edit-") as folder:
+        draft = Path(folder) / f"{event_id[:60]}.yaml"
+        shown = original
+        while True:
+            draft.write_text(shown, encoding="utf-8")
+            try:
+                finished = subprocess.run([*shlex.split(editor), str(draft)])
+            except OSError as error:
+                raise UsageError(
+                    f"cannot run the editor {editor!r}: {error.strerror}; set $VISUAL or $EDITOR"
+                ) from None
+            edited = draft.read_text(encoding="utf-8")
+            if finished.returncode != 0:
+                raise TrackerError(f"the editor exited with status {finished.returncode}; the log is unchanged")
+            if edited == shown:
+                if shown == original:
+                    _echo_error(f"tracker: no changes to {event_id}")
+                    return
+                raise TrackerError("edit abandoned; the log is unchanged")
+            body = "".join(line for line in edited.splitlines(keepends=True) if not line.startswith(EDIT_HEADER))
+            if not body.strip():
+                raise TrackerError("the edited text is empty; the log is unchanged")
+            try:
+                changed = change_log(
+                    path,
+                    lambda now, body=body: _replace_checked(now, event_id, original, body, plan_replace_event),
+                    check=check_log,
+                    dry_run=dry_run,
+                )
+            except TrackerError as error:
+                if getattr(error, "concurrent", False):
+                    raise
+                shown = (
+                    f"{EDIT_HEADER}error: {error}\n{EDIT_HEADER}fix it and save, or quit without saving to cancel\n"
+                    + body
+                )
+                continue
+            _report_edit(changed, path, dry_run=dry_run, diff=unified_diff)
+            return
+
+
+def _replace_checked(current: Any, event_id: str, original: str, body: str, plan_replace_event: Any) -> Any:
+    from tracker.edit import find_index
+    from tracker.splice import events_list, item_text
+
+    now = item_text(current.text, events_list(current.log.data), find_index(current, event_id))  # type: ignore[arg-type]
+    if now != original:
+        error = TrackerError(f"{event_id} changed in the log while you were editing; run tracker edit again")
+        error.concurrent = True  # type: ignore[attr-defined]
+        raise error
+    return plan_replace_event(current, event_id, body)
+
+
+@app.command()
+def rm(
+    event_ids: Annotated[list[str], typer.Argument(help="Ids of the events to remove.", metavar="ID...")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (for scripts).")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Remove even when other events relate to it, and remove those references.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print a unified diff of the change; write nothing.")
+    ] = False,
+    file: FileOption = None,
+) -> None:
+    """Remove events: exactly their lines. Asks first on a terminal; --yes for scripts.
+
+    Example: tracker rm 2024-04-10-biden-backs-kishida-dialogue --yes
+    """
+    from tracker.check import check_log
+    from tracker.edit import plan_remove, unified_diff
+    from tracker.store import change_log, load_log
+
+    path = _log_path(file)
+    log = load_log(path)
+    for event_id in event_ids:
+        if log.event_by_id(event_id) is None:
+            _no_such_event(log, event_id)
+    if not yes and not dry_run:
+        if not sys.stdin.isatty():
+            raise UsageError("refusing to remove events without confirmation; pass --yes")
+        from tracker.formats import escape_controls
+
+        listing = "\n".join(
+            f"  {event_id}  {escape_controls(log.event_by_id(event_id).title)}" for event_id in event_ids
+        )  # type: ignore[union-attr]
+        if not typer.confirm(f"Remove {len(event_ids)} event(s)?\n{listing}\n", default=False):
+            raise TrackerError("nothing removed")
+    changed = change_log(
+        path, lambda current: plan_remove(current, event_ids, force=force), check=check_log, dry_run=dry_run
+    )
+    if dry_run:
+        typer.echo(unified_diff(str(path), changed.before.text, changed.text), nl=False)
+        return
+    if changed.plan.details:
+        _echo_error(f"tracker: removed references from {', '.join(changed.plan.details)}")
+    for event_id in event_ids:
+        typer.echo(f"removed {event_id}")
+
+
+@app.command()
 def actors(
     file: FileOption = None,
     format: FormatOption = "table",

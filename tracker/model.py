@@ -528,3 +528,91 @@ def _quote_entry(log: Log, quote: str) -> dict[str, str]:
     if not separator or not who.strip() or not text.strip():
         raise UsageError(f"--quote: expected 'WHO: TEXT', got {quote!r}")
     return {"by": log.canonical_actor(who.strip()), "text": text.strip()}
+
+
+REQUIRED_FIELDS = ("id", "date", "title")
+
+
+def edited_fields(
+    log: Log,
+    fields: dict[str, Any],
+    *,
+    set_values: dict[str, Any] | None = None,
+    unset: Sequence[str] = (),
+    add_actors: Sequence[str] = (),
+    remove_actors: Sequence[str] = (),
+    add_tags: Sequence[str] = (),
+    remove_tags: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The event's fields after an edit, in their order with new ones last, validated like `add`.
+
+    `set_values` maps a field to its new value (dates already in ISO form); actors
+    are added by registry name and removed by name or alias; tags keep the log's spelling.
+    """
+    new = dict(fields)
+    for key, value in (set_values or {}).items():
+        if value is None or value == "" or value == []:
+            raise UsageError(f"--set {key}: empty value (use --unset {key} to remove a field)")
+        new[key] = value
+    for key in unset:
+        if key in REQUIRED_FIELDS:
+            raise UsageError(
+                f"--unset {key}: every event needs an {key}"
+                if key == "id"
+                else f"--unset {key}: every event needs a {key}"
+            )
+        if key not in new:
+            raise UsageError(f"--unset {key}: the event has no field '{key}'")
+        del new[key]
+    if add_actors or remove_actors:
+        gone = {normalise_name(log.canonical_actor(name)) for name in remove_actors}
+        actors = [
+            name for name in text_list(new.get("actors")) if normalise_name(log.canonical_actor(name)) not in gone
+        ]
+        missing = gone - {normalise_name(log.canonical_actor(name)) for name in text_list(new.get("actors"))}
+        if missing:
+            raise UsageError(f"--remove-actor: the event does not name {', '.join(sorted(remove_actors))}")
+        actors += [log.canonical_actor(name.strip()) for name in add_actors]
+        _set_or_drop(new, "actors", list(dict.fromkeys(actors)))
+    if add_tags or remove_tags:
+        gone = {normalise_name(tag) for tag in remove_tags}
+        tags = [tag for tag in text_list(new.get("tags")) if normalise_name(tag) not in gone]
+        used = [tag for event in log.events for tag in event.tags]
+        tags += [_known_spelling(tag.strip(), used) for tag in add_tags]
+        _set_or_drop(new, "tags", list(dict.fromkeys(tags)))
+    _validate_edit(log, fields, new)
+    return new
+
+
+def _set_or_drop(fields: dict[str, Any], key: str, values: list[str]) -> None:
+    if values:
+        fields[key] = values
+    else:
+        fields.pop(key, None)
+
+
+def _validate_edit(log: Log, old: dict[str, Any], new: dict[str, Any]) -> None:
+    title = new.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise UsageError("title: must not be empty")
+    if "\n" in title.strip() or "\r" in title:
+        raise UsageError("title: must be one line")
+    try:
+        start = parse_date(new["date"])
+        finish = parse_date(new["end"]) if new.get("end") is not None else None
+    except (DateError, TypeError) as error:
+        raise UsageError(f"date: {error}") from None
+    if finish is not None and finish.stop <= start.stop:
+        raise UsageError(f"end: {finish} does not come after date {start}")
+    status = new.get("status")
+    if status is not None and status not in STATUSES:
+        raise UsageError(f"status: '{status}' is not one of {', '.join(STATUSES)}")
+    new_id = new.get("id")
+    if not isinstance(new_id, str) or not new_id.strip() or any(char.isspace() for char in new_id):
+        raise UsageError("id: must be one word without spaces")
+    if new_id != old.get("id") and log.event_by_id(new_id) is not None:
+        raise UsageError(f"id: an event with id '{new_id}' already exists")
+    known_ids = {event.id for event in log.events} | {new_id}
+    for related_id in text_list(new.get("related")):
+        if related_id not in known_ids:
+            raise UsageError(f"related: no event with id '{related_id}'")

@@ -265,3 +265,13 @@ def _dump(value: Any, indent: str, newline: str) -> str:
     )
     lines = text.splitlines()
     return "".join(f"{indent}{line}{newline}" if line else newline for line in lines)
+
+
+def parse_value(text: str, where: str) -> Any:
+    """A value typed on the command line, read as YAML the way the log is: `[a, b]` is a list,
+    `x` is the text x (never a number, date or boolean), `""` and `~` are None."""
+    problems: list[Problem] = []
+    value = construct(compose(text, where), where, problems)
+    if problems:
+        raise LogError(problems[0].message, Location(where))
+    return plain(value)
