@@ -106,7 +106,7 @@ def test_list_json_gives_fields_as_written(invoke, in_log_folder):
 def test_list_jsonl_csv_and_tsv(invoke, in_log_folder):
     jsonl = invoke("list", "-F", "jsonl", "--type", "poll").stdout
     assert [json.loads(line)["id"] for line in jsonl.splitlines()] == ["2024-02-approval"]
-    assert invoke("list", "-F", "csv", "-t", "summit").stdout == (
+    assert invoke("list", "-F", "csv", "-t", "summit", "-c", "date,id,title,actors").stdout == (
         "date,id,title,actors\n"
         "2024-02-15,2024-02-15-kim-yo-jong-statement,Kim Yo Jong says ties could improve,Kim Yo Jong; KCNA\n"
         "2024-03-25,2024-03-25-kim-yo-jong-rejects,Kim Yo Jong rejects summit terms,Kim Yo-jong; Kishida\n"
@@ -128,11 +128,11 @@ def test_filters_combine_and_dates_accept_natural_input(invoke, in_log_folder):
 def test_an_empty_result_is_a_success(invoke, in_log_folder):
     result = invoke("list", "--on", "1999", "-F", "csv")
     assert result.exit_code == 0
-    assert result.stdout == "date,id,title,actors\n"
+    assert result.stdout == "id,date,end,title,summary,actors,type,tags,location,sources,quotes,claims,related,status\n"
 
 
 def test_unknown_actor_or_tag_warns_on_stderr_and_exits_0(invoke, in_log_folder):
-    result = invoke("list", "-a", "Kishda", "-t", "sumit", "-F", "csv")
+    result = invoke("list", "-a", "Kishda", "-t", "sumit", "-F", "csv", "-c", "date,id,title,actors")
     assert result.exit_code == 0
     assert result.stdout == "date,id,title,actors\n"
     assert result.stderr == (

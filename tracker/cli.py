@@ -862,6 +862,87 @@ def rm(
         typer.echo(f"removed {event_id}")
 
 
+@app.command("import")
+def import_events(
+    source: Annotated[str, typer.Argument(help="File to read events from; '-' for standard input.", metavar="FILE")],
+    from_format: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="yaml, json, jsonl, csv or timelinejs (default: from the extension or the content).",
+            metavar="FORMAT",
+        ),
+    ] = None,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="Read a column as a field: COLUMN=FIELD (e.g. Headline=title, event_date=date, actor1=actors; "
+            "year, month, day assemble a date). With --map, unmapped foreign columns are ignored. Repeatable.",
+            metavar="COLUMN=FIELD",
+        ),
+    ] = None,
+    allow_duplicates: Annotated[
+        bool, typer.Option("--allow-duplicates", help="Keep events whose date and title match an existing one.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the YAML that would be added; write nothing.")
+    ] = False,
+    file: FileOption = None,
+) -> None:
+    """Append events from another file in one all-or-nothing write, printing their ids.
+
+    Example: tracker import colleague.csv --map Headline=title --map Year=year --map Month=month --map Day=day
+    """
+    from tracker.check import check_log
+    from tracker.edit import plan_append
+    from tracker.importers import IMPORT_FORMATS, guess_format, plan_import, read_rows
+    from tracker.store import change_log, decode
+
+    if from_format is not None and from_format.lower() not in IMPORT_FORMATS:
+        raise UsageError(f"--from: '{from_format}' is not one of {', '.join(IMPORT_FORMATS)}")
+    columns = {}
+    for pair in mapping or ():
+        column, separator, target = pair.partition("=")
+        if not separator or not column.strip() or not target.strip():
+            raise UsageError(f"--map: expected COLUMN=FIELD, got {pair!r}")
+        columns[column.strip()] = target.strip()
+    name = "<stdin>" if source == "-" else source
+    if source == "-":
+        raw = sys.stdin.buffer.read()
+    else:
+        try:
+            raw = Path(source).read_bytes()
+        except FileNotFoundError:
+            raise UsageError(f"{source}: no such file") from None
+        except IsADirectoryError:
+            raise UsageError(f"{source}: is a folder") from None
+        except OSError as error:
+            raise TrackerError(f"{source}: cannot read: {error.strerror}") from None
+    text = decode(raw, name).lstrip("\ufeff")
+    format_name = (from_format or guess_format(name, text)).lower()
+    rows = read_rows(text, format_name, name, mapping=columns)
+    path = _log_path(file)
+
+    def plan(current: Any) -> Any:
+        vetted = plan_import(current.log, rows, name, today=date.today(), allow_duplicates=allow_duplicates)
+        outcome.append(vetted)
+        return plan_append(current, vetted.events)
+
+    outcome: list[Any] = []
+    changed = change_log(path, plan, check=check_log, dry_run=dry_run)
+    vetted = outcome[-1]
+    for where, existing in vetted.duplicates:
+        _warn(f"{name}: {where}: skipped, same date and title as {existing} (--allow-duplicates keeps it)")
+    if dry_run:
+        typer.echo(changed.plan.details if vetted.events else "", nl=False)
+    else:
+        for fields in vetted.events:
+            typer.echo(fields["id"])
+    verb = "would import" if dry_run else "imported"
+    _echo_error(f"tracker: {verb} {len(vetted.events)} events from {name} ({format_name})")
+
+
 @app.command()
 def actors(
     file: FileOption = None,

@@ -26,6 +26,8 @@ from tracker.yamltext import YamlList, YamlMap, plain
 
 def plan_append(current: LogFile, new_events: Sequence[dict[str, Any]]) -> Plan:
     """Append `new_events` after the last event; `details` is the inserted text."""
+    if not new_events:
+        return Plan([], document_view(current.log.data), details="")
     splice = insert_events(current.text, current.newline, current.log.data, list(new_events), current.path)
     expected = document_view(current.log.data)
     expected["events"] = expected["events"] + [plain(fields) for fields in new_events]

@@ -20,7 +20,7 @@ from importlib import import_module
 from typing import Any
 
 from tracker.dates import date_label
-from tracker.model import Event, Log
+from tracker.model import EVENT_FIELDS, Event, Log
 from tracker.yamltext import plain
 
 Record = dict[str, Any]
@@ -268,6 +268,8 @@ def _delimited_renderer(delimiter: str) -> Renderer:
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
         columns = list(report.columns) or _all_columns(report.records)
+        if not columns and report.events is not None:
+            columns = list(EVENT_FIELDS)
         writer.writerow(columns)
         for record in report.records:
             cells = [_machine_cell(record.get(column)) for column in columns]
@@ -278,7 +280,10 @@ def _delimited_renderer(delimiter: str) -> Renderer:
 
 
 def _all_columns(records: Sequence[Record]) -> list[str]:
-    return list(dict.fromkeys(key for record in records for key in record))
+    """Every field of the records: the event fields in their usual order, then the others as they come."""
+    present = list(dict.fromkeys(key for record in records for key in record))
+    known = [name for name in EVENT_FIELDS if name in present]
+    return known + [name for name in present if name not in EVENT_FIELDS]
 
 
 def _project(record: Record, columns: Sequence[str]) -> Record:
@@ -315,10 +320,18 @@ def _exporter(module: str) -> Renderer:
 FORMATS: dict[str, Format] = {
     "table": Format("table", "aligned columns for the terminal (tabulate 'simple')", _table_renderer("simple")),
     "csv": Format(
-        "csv", "comma-separated values with a header row, safe for spreadsheets", _delimited_renderer(","), machine=True
+        "csv",
+        "comma-separated values, a header row, every field; safe for spreadsheets",
+        _delimited_renderer(","),
+        all_fields=True,
+        machine=True,
     ),
     "tsv": Format(
-        "tsv", "tab-separated values with a header row, safe for spreadsheets", _delimited_renderer("\t"), machine=True
+        "tsv",
+        "tab-separated values, a header row, every field; safe for spreadsheets",
+        _delimited_renderer("\t"),
+        all_fields=True,
+        machine=True,
     ),
     "json": Format(
         "json", "a JSON array of objects, fields as written in the log", render_json, all_fields=True, machine=True

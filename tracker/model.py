@@ -418,13 +418,14 @@ def attributed(value: Any) -> list[dict[str, str]]:
 MAX_SLUG_LENGTH = 60
 
 
-def make_event_id(log: Log, date: PartialDate, title: str) -> str:
-    """A unique slug from date and title (`2024-04-02-north-korea-tests-an-irbm`), suffixed -2, -3... if taken."""
+def make_event_id(log: Log, date: PartialDate, title: str, *, taken: set[str] | None = None) -> str:
+    """A unique slug from date and title (`2024-04-02-north-korea-tests-an-irbm`), suffixed -2, -3...
+    if the log (or `taken`) already has it."""
     words = slugify(title) or "event"
     if len(words) > MAX_SLUG_LENGTH:
         words = words[:MAX_SLUG_LENGTH].rsplit("-", 1)[0] or words[:MAX_SLUG_LENGTH]
     base = f"{date.date_part}-{words}"
-    taken = {event.id for event in log.events}
+    taken = taken if taken is not None else {event.id for event in log.events}
     candidate, number = base, 2
     while candidate in taken:
         candidate, number = f"{base}-{number}", number + 1
