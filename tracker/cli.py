@@ -943,6 +943,83 @@ def import_events(
     _echo_error(f"tracker: {verb} {len(vetted.events)} events from {name} ({format_name})")
 
 
+@app.command("merge-driver")
+def merge_driver(
+    base: Annotated[Path, typer.Argument(help="The common ancestor (git's %O).", metavar="BASE")],
+    ours: Annotated[Path, typer.Argument(help="Our version; the result is written here (git's %A).", metavar="OURS")],
+    theirs: Annotated[Path, typer.Argument(help="Their version (git's %B).", metavar="THEIRS")],
+) -> None:
+    """Merge three versions of a log by event id, for git (set up by 'tracker git-setup').
+
+    Exit 0 when merged cleanly; 1 with conflict markers around each event changed differently on both sides.
+
+    Example: tracker merge-driver %O %A %B
+    """
+    import subprocess
+
+    from tracker.merge import merge_logs
+    from tracker.store import atomic_write, decode
+
+    texts = []
+    for path in (base, ours, theirs):
+        try:
+            texts.append(decode(path.read_bytes(), str(path)))
+        except OSError as error:
+            raise UsageError(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        merged = merge_logs(*texts)
+    except (TrackerError, ValueError) as error:
+        _echo_error(f"tracker: cannot merge by event id ({error}); falling back to a line-by-line merge")
+        fallback = subprocess.run(
+            ["git", "merge-file", "-L", "ours", "-L", "base", "-L", "theirs", str(ours), str(base), str(theirs)]
+        )
+        raise typer.Exit(1 if fallback.returncode else 0) from None
+    bom = "\ufeff" if texts[1].startswith("\ufeff") else ""
+    atomic_write(ours, (bom + merged.text).encode("utf-8"))
+    if merged.conflicts:
+        for conflict in merged.conflicts:
+            _echo_error(f"tracker: conflict in {conflict}")
+        raise typer.Exit(1)
+
+
+@app.command("git-setup")
+def git_setup(file: FileOption = None) -> None:
+    """Make git merge the log by event id: a .gitattributes line and the merge.tracker driver in .git/config.
+
+    Example: tracker git-setup
+    """
+    import shlex
+    import shutil
+    import subprocess
+
+    path = _log_path(file).resolve()
+    found = subprocess.run(
+        ["git", "-C", str(path.parent), "rev-parse", "--show-toplevel"], capture_output=True, text=True
+    )
+    if found.returncode != 0:
+        raise UsageError(f"{path.parent} is not inside a git repository (run git init first)")
+    root = Path(found.stdout.strip()).resolve()
+    relative = path.relative_to(root).as_posix()
+    attributes = root / ".gitattributes"
+    line = f"{relative} merge=tracker"
+    existing = attributes.read_text(encoding="utf-8") if attributes.exists() else ""
+    if line in existing.splitlines():
+        _echo_error(f"tracker: {attributes} already has '{line}'")
+    else:
+        separator = "" if not existing or existing.endswith("\n") else "\n"
+        attributes.write_text(existing + separator + line + "\n", encoding="utf-8")
+        _echo_error(f"tracker: added '{line}' to {attributes}")
+    program = shutil.which("tracker")
+    command = shlex.quote(program) if program else f"{shlex.quote(sys.executable)} -m tracker"
+    settings = {
+        "merge.tracker.name": "tracker: merge events.yaml by event id",
+        "merge.tracker.driver": f"{command} merge-driver %O %A %B",
+    }
+    for key, value in settings.items():
+        subprocess.run(["git", "-C", str(root), "config", key, value], check=True)
+        _echo_error(f"tracker: git config {key} '{value}'")
+
+
 @app.command()
 def actors(
     file: FileOption = None,

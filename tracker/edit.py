@@ -12,12 +12,12 @@ from tracker.splice import (
     Splice,
     add_field,
     dash_column,
-    end_of_line,
     events_list,
     indent_lines,
     insert_events,
     item_range,
     remove_field,
+    remove_item,
     replace_field,
 )
 from tracker.store import LogFile, Plan, document_view, parse_text
@@ -126,12 +126,7 @@ def plan_remove(current: LogFile, event_ids: Sequence[str], *, force: bool = Fal
     text = current.text
     splices = []
     for index in indexes:
-        start, end = item_range(text, events, index)  # type: ignore[arg-type]
-        previous_blank = text[:start].endswith(("\n\n", "\n\r\n")) or start == 0
-        next_line = text[end : end_of_line(text, end)]
-        if previous_blank and end < len(text) and not next_line.strip():
-            end = end_of_line(text, end)
-        splices.append(Splice(start, end, ""))
+        splices.append(remove_item(text, events, index))  # type: ignore[arg-type]
     expected = document_view(current.log.data)
     expected["events"] = [event for position, event in enumerate(expected["events"]) if position not in indexes]
     for position, fields in enumerate(events or ()):

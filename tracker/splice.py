@@ -195,3 +195,12 @@ def remove_field(text: str, fields: YamlMap, key: str) -> Splice:
             return Splice(start, fields.key_marks[keys[position + 1]].index, "")
         raise LogError("cannot remove the only field of an event", None)
     return Splice(line_start(text, start), end, "")
+
+
+def remove_item(text: str, items: YamlList, index: int) -> Splice:
+    """A splice removing list item `index`'s lines; when blank lines surround it, one goes with it."""
+    start, end = item_range(text, items, index)
+    previous_blank = start == 0 or text[:start].endswith(("\n\n", "\n\r\n"))
+    if previous_blank and end < len(text) and not text[end : end_of_line(text, end)].strip():
+        end = end_of_line(text, end)
+    return Splice(start, end, "")
