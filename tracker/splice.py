@@ -198,9 +198,11 @@ def remove_field(text: str, fields: YamlMap, key: str) -> Splice:
 
 
 def remove_item(text: str, items: YamlList, index: int) -> Splice:
-    """A splice removing list item `index`'s lines; when blank lines surround it, one goes with it."""
+    """A splice removing list item `index`'s lines, and the blank line that set it apart, if any."""
     start, end = item_range(text, items, index)
-    previous_blank = start == 0 or text[:start].endswith(("\n\n", "\n\r\n"))
-    if previous_blank and end < len(text) and not text[end : end_of_line(text, end)].strip():
-        end = end_of_line(text, end)
+    if start > 0 and text[:start].endswith(("\n\n", "\n\r\n")):
+        if end < len(text) and not text[end : end_of_line(text, end)].strip():
+            end = end_of_line(text, end)
+        else:
+            start = line_start(text, start - 1)
     return Splice(start, end, "")
