@@ -63,7 +63,9 @@ def test_set_changes_only_that_fields_line(invoke, commented):
     assert result.exit_code == 0, result.output
     assert result.stdout == "b\n"
     expected = _replace_line(COMMENTED, "    title: Second statement\n", "    title: Second statement, revised\n")
-    expected = _replace_line(expected, "    # trailing note on b\n", "    status: confirmed\n    # trailing note on b\n")
+    expected = _replace_line(
+        expected, "    # trailing note on b\n", "    status: confirmed\n    # trailing note on b\n"
+    )
     assert commented.read_text() == expected
 
 
@@ -72,10 +74,14 @@ def test_set_a_list_and_unset_and_tag_and_actor_changes(invoke, commented):
         "edit", "a", "--set", "tags=[summit, abduction-issue]", "--add-actor", "kishida", "--unset", "tags",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    expected = _replace_line(COMMENTED, "    actors: [Kim Yo Jong]\n    tags: [summit]\n", "    actors: [Kim Yo Jong, Kishida Fumio]\n")
+    expected = _replace_line(
+        COMMENTED, "    actors: [Kim Yo Jong]\n    tags: [summit]\n", "    actors: [Kim Yo Jong, Kishida Fumio]\n"
+    )
     assert commented.read_text() == expected
     assert invoke("edit", "a", "--add-tag", "Summit", "--remove-actor", "Kim Yo-jong").exit_code == 0
-    expected = _replace_line(expected, "    actors: [Kim Yo Jong, Kishida Fumio]\n", "    actors: [Kishida Fumio]\n    tags: [Summit]\n")
+    expected = _replace_line(
+        expected, "    actors: [Kim Yo Jong, Kishida Fumio]\n", "    actors: [Kishida Fumio]\n    tags: [Summit]\n"
+    )
     assert commented.read_text() == expected
 
 
@@ -86,7 +92,9 @@ def test_date_accepts_natural_input_and_keeps_the_inline_comment_elsewhere(invok
 
 def test_a_multi_line_value_is_replaced_whole(invoke, commented):
     assert invoke("edit", "b", "--set", "summary=One line now").exit_code == 0
-    expected = _replace_line(COMMENTED, "    summary: >-\n      Two lines\n      of summary.\n", "    summary: One line now\n")
+    expected = _replace_line(
+        COMMENTED, "    summary: >-\n      Two lines\n      of summary.\n", "    summary: One line now\n"
+    )
     assert commented.read_text() == expected
 
 
@@ -233,7 +241,10 @@ def test_rm_removes_exactly_the_events_lines(invoke, commented):
 def test_rm_refuses_when_others_relate_unless_force(invoke, commented):
     refused = invoke("rm", "b", "--yes")
     assert refused.exit_code == 1
-    assert refused.stderr == "tracker: other events relate to it: c relates to b (use --force to remove those references too)\n"
+    assert (
+        refused.stderr
+        == "tracker: other events relate to it: c relates to b (use --force to remove those references too)\n"
+    )
     assert commented.read_text() == COMMENTED
     forced = invoke("rm", "a", "--yes", "--force")
     assert forced.exit_code == 0, forced.output

@@ -70,10 +70,13 @@ def guess_format(name: str, text: str) -> str:
     if stripped.startswith("["):
         return "json"
     if stripped.startswith("{"):
-        lines = [line for line in stripped.splitlines() if line.strip()]
-        if len(lines) > 1 and all(line.lstrip().startswith("{") for line in lines):
+        if _looks_like_timelinejs(text):
+            return "timelinejs"
+        try:
+            data = json.loads(text)
+        except ValueError:
             return "jsonl"
-        return "timelinejs" if _looks_like_timelinejs(text) else "json"
+        return "json" if isinstance(data, dict) and isinstance(data.get("events"), list) else "jsonl"
     return "yaml"
 
 
