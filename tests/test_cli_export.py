@@ -44,8 +44,8 @@ def test_export_never_replaces_a_file_without_force(invoke, in_log_folder):
     target.write_text("keep me")
     os.chmod(target, 0o640)
     refused = invoke("export", "-o", str(target))
-    assert refused.exit_code == 1
-    assert refused.stderr == f"tracker: {target} exists; use --force to replace it\n"
+    assert refused.exit_code == 2
+    assert refused.stderr == f"tracker: --output: {target} exists; use --force to replace it\n"
     assert target.read_text() == "keep me"
     replaced = invoke("export", "-o", str(target), "--force")
     assert replaced.exit_code == 0
@@ -57,7 +57,7 @@ def test_export_never_replaces_a_file_without_force(invoke, in_log_folder):
 def test_export_refuses_an_unknown_extension_without_format(invoke, in_log_folder):
     result = invoke("export", "-o", "out.xyz")
     assert result.exit_code == 2
-    assert result.stderr.startswith("tracker: --format: give a format")
+    assert result.stderr.startswith("tracker: --output: no format is known for '.xyz' (.csv, .htm, .html")
     assert not (in_log_folder.parent / "out.xyz").exists()
 
 

@@ -310,3 +310,70 @@ def test_html_is_self_contained(export_log):
     assert not re.search(r'(src|href)="(?!#|https://example\.org)', text)
     assert "@import" not in text and "url(" not in text
     assert "@media print" in text
+
+
+# --- details found by trying the exports --------------------------------------------
+
+
+def _log_from(tmp_path, text: str):
+    path = tmp_path / "log.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return load_log(path)
+
+
+def test_html_keeps_line_breaks_of_a_literal_summary(tmp_path):
+    log = _log_from(tmp_path, "- id: a\n  date: 2024\n  title: T\n  summary: |\n    line one\n    line two\n")
+    html = render("html", event_report(log.events, log, generated=GENERATED))
+    assert '<p class="summary">line one<br>line two</p>' in html
+
+
+def test_html_type_colours_do_not_change_with_the_filter(export_log):
+    full = export(export_log, "html")
+    filtered = export(export_log, "html", types=["poll"])
+    colour = re.search(r'id="event-2024-02-approval"[^>]*--type-colour:(#[0-9a-f]+)', full)[1]
+    assert re.search(r'id="event-2024-02-approval"[^>]*--type-colour:(#[0-9a-f]+)', filtered)[1] == colour
+    assert colour != "#7f7f7f"
+
+
+def test_latex_rows_cannot_start_an_option_and_dashes_stay_hyphens(tmp_path):
+    log = _log_from(tmp_path, "- {id: a, date: 2024, title: '[Update] a--b'}\n- {id: b, date: 2025, title: '*Star'}\n")
+    report = event_report(log.events, log, columns=["title", "date"], generated=GENERATED)
+    rows = [line for line in render("latex", report).splitlines() if line.endswith("\\\\") and "textbf" not in line]
+    assert rows == [r"{}[Update] a-{}-b & 2024 \\", r"{}*Star & 2025 \\"]
+
+
+def test_ics_has_no_raw_control_characters(tmp_path):
+    log = _log_from(tmp_path, '- {id: a, date: 2024-01-01, title: "Bell \\a and \\e[31m escape"}\n')
+    text = render("ics", event_report(log.events, log, generated=GENERATED))
+    assert "\x07" not in text and "\x1b" not in text
+    event = icalendar.Calendar.from_ical(text).walk("VEVENT")[0]
+    assert str(event["SUMMARY"]) == "Bell \\x07 and \\x1b[31m escape"
+
+
+def test_csv_cells_with_carriage_returns_stay_in_one_row(tmp_path):
+    import csv
+    import io
+
+    log = _log_from(tmp_path, '- {id: a, date: 2024, title: T, summary: "\\rstarts with CR\\nand a newline"}\n')
+    text = render("csv", event_report(log.events, log, columns=["id", "summary"], raw=True, generated=GENERATED))
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows == [["id", "summary"], ["a", "\rstarts with CR\nand a newline"]]
+
+
+def test_markdown_escapes_a_leading_number_the_commonmark_way(tmp_path):
+    log = _log_from(tmp_path, "- {id: a, date: 2024, title: '1. First point', summary: '2) second'}\n")
+    text = render("markdown", event_report(log.events, log, generated=GENERATED))
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    assert "<td>1. First point</td>" in html
+    assert "<p>2) second</p>" in html
+
+
+def test_yaml_export_is_a_log_with_its_registries(export_log, tmp_path):
+    events = select_events(export_log).events
+    path = tmp_path / "copy.yaml"
+    path.write_text(render("yaml", event_report(events, export_log, generated=GENERATED)), encoding="utf-8")
+    copy = load_log(path)
+    assert copy.data["title"] == "Test timeline"
+    assert [actor.name for actor in copy.actors] == ["Kim Yo Jong", "Kishida Fumio"]
+    assert [source.id for source in copy.sources] == ["diplomat"]
+    assert [event.fields for event in copy.events] == [event.fields for event in export_log.events]

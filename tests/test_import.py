@@ -47,7 +47,7 @@ def test_import_from_stdin(invoke, full, target):
     result = invoke("import", "-", input=jsonl)
     assert result.exit_code == 0, result.output
     assert result.stdout == "2024-02-approval\n"
-    assert result.stderr == "tracker: imported 1 events from <stdin> (jsonl)\n"
+    assert result.stderr == "tracker: imported 1 event from <stdin> (jsonl)\n"
 
 
 def test_import_appends_in_one_write_after_the_existing_events(invoke, target, tmp_path):
@@ -139,7 +139,7 @@ def test_dry_run_shows_the_yaml_and_writes_nothing(invoke, target, tmp_path):
     result = invoke("import", str(source), "--dry-run")
     assert result.exit_code == 0
     assert result.stdout == "  - id: 2024-05-01-draft\n    date: 2024-05-01\n    title: Draft\n"
-    assert result.stderr == f"tracker: would import 1 events from {source} (json)\n"
+    assert result.stderr == f"tracker: would import 1 event from {source} (json)\n"
     assert target.read_text() == TARGET
 
 

@@ -251,7 +251,7 @@ def test_a_failed_write_leaves_the_old_file_whole(log_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(LogError, match="cannot write: No space left on device; the log is unchanged"):
+    with pytest.raises(LogError, match="cannot write: No space left on device; nothing was changed"):
         atomic_write(log_path, b"new content")
     assert log_path.read_bytes() == before
     assert [p.name for p in log_path.parent.iterdir() if p.name.endswith(".tmp")] == []
@@ -341,3 +341,9 @@ def test_a_crash_mid_write_leaves_the_old_log_and_the_next_write_works(log_path)
     assert log_path.read_bytes() == before
     _append(log_path, "After the crash", "2024-07")
     assert "After the crash" in log_path.read_text()
+
+
+def test_a_syntax_error_in_a_file_with_ampersands_is_located(tmp_path):
+    path = _write(tmp_path, "events:\n  - id: a\n    date: 2024-01-01\n    title: Q&A: session\n")
+    with pytest.raises(LogError, match=r"events.yaml:4:15: invalid YAML: mapping values are not allowed"):
+        load_log(path)

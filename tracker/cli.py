@@ -84,6 +84,9 @@ def _complete_format(incomplete: str) -> list[str]:
 
 
 FORMAT_HELP = "Output format: " + ", ".join(FORMATS) + "."
+TABLE_FORMAT_HELP = (
+    "Output format: " + ", ".join(name for name, entry in FORMATS.items() if not entry.events_only) + "."
+)
 
 FileOption = Annotated[
     Path | None,
@@ -148,6 +151,17 @@ FormatOption = Annotated[
     str,
     typer.Option(
         "--format", "-F", help=FORMAT_HELP, callback=_format_name, autocompletion=_complete_format, metavar="FORMAT"
+    ),
+]
+TableFormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-F",
+        help=TABLE_FORMAT_HELP,
+        callback=_format_name,
+        autocompletion=_complete_format,
+        metavar="FORMAT",
     ),
 ]
 ColumnsOption = Annotated[
@@ -373,18 +387,22 @@ def export(
 ) -> None:
     """Export the selected events as a report: Markdown, HTML, LaTeX, iCalendar, TimelineJS, CSV...
 
+    Without --format and --output, a Markdown briefing goes to stdout.
+
     Example: tracker export -F html -o timeline.html --since 2024
     """
     from tracker.formats import FORMAT_BY_SUFFIX
 
     to_stdout = output is None or str(output) == "-"
     format_name = format
-    if format_name is None:
-        format_name = None if to_stdout else FORMAT_BY_SUFFIX.get(output.suffix.lower())  # type: ignore[union-attr]
+    if format_name is None and to_stdout:
+        format_name = "markdown"
+    elif format_name is None:
+        suffix = output.suffix.lower()  # type: ignore[union-attr]
+        format_name = FORMAT_BY_SUFFIX.get(suffix)
         if format_name is None:
-            raise UsageError(
-                "--format: give a format (see 'tracker export --help'), or an --output file name ending in one"
-            )
+            known = ", ".join(sorted(FORMAT_BY_SUFFIX))
+            raise UsageError(f"--output: no format is known for '{suffix or output}' ({known}); give --format")
     if not to_stdout:
         _check_output(output, force)  # type: ignore[arg-type]
     log, events, scope = _selection(
@@ -398,7 +416,11 @@ def export(
     from tracker.store import atomic_write
 
     atomic_write(output, text.encode("utf-8"))  # type: ignore[arg-type]
-    _echo_error(f"tracker: wrote {len(events)} events to {output} ({format_name})")
+    _echo_error(f"tracker: wrote {_count(len(events), 'event')} to {output} ({format_name})")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _check_output(output: Path, force: bool) -> None:
@@ -407,7 +429,7 @@ def _check_output(output: Path, force: bool) -> None:
     if not output.parent.is_dir() and str(output.parent):
         raise UsageError(f"--output: folder {output.parent} does not exist")
     if output.exists() and not force:
-        raise TrackerError(f"{output} exists; use --force to replace it")
+        raise UsageError(f"--output: {output} exists; use --force to replace it")
 
 
 @app.command()
@@ -418,7 +440,7 @@ def stats(
             "--by", help="Count by year, month, actor, type or tag.", metavar="KEY", autocompletion=lambda: STATS_KEYS
         ),
     ] = "year",
-    format: FormatOption = "table",
+    format: TableFormatOption = "table",
     file: FileOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
@@ -429,7 +451,7 @@ def stats(
     search: SearchOption = None,
     all: AllOption = False,
     limit: LimitOption = None,
-    reverse: ReverseOption = False,
+    reverse: Annotated[bool, typer.Option("--reverse", "-r", help="Rows in the opposite order.")] = False,
 ) -> None:
     """Count the selected events by year, month, actor, type or tag, with a bar per row.
 
@@ -442,16 +464,20 @@ def stats(
     if key not in STATS_KEYS:
         raise UsageError(f"--by: '{by}' is not one of {', '.join(STATS_KEYS)}")
     _refuse_events_only(format)
-    log, events, _ = _selection(
+    log, events, scope = _selection(
         file, since=since, until=until, on=on, actor=actor, tag=tag, type=type,
-        search=search, all=all, limit=limit, reverse=reverse,
+        search=search, all=all, limit=limit, reverse=False,
     )  # fmt: skip
     counts = count_events(events, log, key)
+    if reverse:
+        counts.reverse()
     largest = max((count for _, count in counts), default=0)
     records = [{key: name, "events": count} for name, count in counts]
     display = [{**record, "": bar(record["events"], largest)} for record in records]
-    columns = [key, "events"] if FORMATS[format].machine else [key, "events", ""]
-    typer.echo(render(format, Report(records=records, display=display, columns=columns)), nl=False)
+    with_bars = not FORMATS[format].machine and not format.startswith("latex")
+    columns = [key, "events", ""] if with_bars else [key, "events"]
+    report = Report(records=records, display=display, columns=columns, title=_log_title(log), scope=scope)
+    typer.echo(render(format, report), nl=False)
 
 
 @app.command()
@@ -940,7 +966,7 @@ def import_events(
         for fields in vetted.events:
             typer.echo(fields["id"])
     verb = "would import" if dry_run else "imported"
-    _echo_error(f"tracker: {verb} {len(vetted.events)} events from {name} ({format_name})")
+    _echo_error(f"tracker: {verb} {_count(len(vetted.events), 'event')} from {name} ({format_name})")
 
 
 @app.command("merge-driver")
@@ -1023,7 +1049,7 @@ def git_setup(file: FileOption = None) -> None:
 @app.command()
 def actors(
     file: FileOption = None,
-    format: FormatOption = "table",
+    format: TableFormatOption = "table",
 ) -> None:
     """List actors with their aliases, number of events, and first and last dates.
 

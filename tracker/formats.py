@@ -266,7 +266,8 @@ def _machine_cell(value: Any) -> str:
 def _delimited_renderer(delimiter: str) -> Renderer:
     def render(report: Report) -> str:
         buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+        # RFC 4180 line ends: with \r\n as the terminator, a cell holding a lone \r is quoted too.
+        writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
         columns = list(report.columns) or _all_columns(report.records)
         if not columns and report.events is not None:
             columns = list(EVENT_FIELDS)
@@ -304,10 +305,17 @@ def render_jsonl(report: Report) -> str:
 
 
 def render_yaml(report: Report) -> str:
-    """The records as a YAML list: for events, a bare-list log that tracker reads back."""
-    from tracker.yamltext import dump_list_item
+    """Events as a log tracker reads: the log's title and registries, then the events;
+    other records as a YAML list."""
+    from tracker.yamltext import dump_fields, dump_list_item
 
-    return "".join(dump_list_item(_project(record, report.columns), "") for record in report.records)
+    if report.events is None or report.log is None:
+        return "".join(dump_list_item(_project(record, report.columns), "") for record in report.records)
+    data = report.log.data if isinstance(report.log.data, dict) else {}
+    head = {key: data[key] for key in ("title", "actors", "sources") if data.get(key) is not None}
+    text = dump_fields(head, "") if head else ""
+    events = "".join(dump_list_item(_project(record, report.columns), "  ") for record in report.records)
+    return text + "events:" + ("\n" + events if events else " []\n")
 
 
 def _exporter(module: str) -> Renderer:

@@ -180,7 +180,7 @@ def describe_filters(
     if search:
         parts.append("matching " + " or ".join(f"“{text}”" for text in search))
     if limit is not None:
-        parts.append(f"the {limit} most recent")
+        parts.append("the most recent" if limit == 1 else f"the {limit} most recent")
     return " · ".join(parts)
 
 

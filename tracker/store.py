@@ -56,9 +56,10 @@ def find_log(explicit: str | None, cwd: Path | None = None) -> Path:
 
 def parse_text(text: str, path: str) -> tuple[Log, list[Problem]]:
     """Parse log text into a Log and every problem found on the way (raises LogError when unreadable)."""
+    node = compose(text, path)
     refuse_anchors(text, path)
     problems: list[Problem] = []
-    data = construct(compose(text, path), path, problems)
+    data = construct(node, path, problems)
     log, model_problems = build_log(data, path)
     log.heading = _first_comment(text)
     return log, problems + model_problems
@@ -157,7 +158,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     try:
         _replace(target, data)
     except OSError as error:
-        raise LogError(f"cannot write: {error.strerror or error}; the log is unchanged", Location(str(path))) from None
+        raise LogError(f"cannot write: {error.strerror or error}; nothing was changed", Location(str(path))) from None
 
 
 def _replace(target: Path, data: bytes) -> None:

@@ -25,7 +25,6 @@ PALETTE = (
     "#17becf",
     "#8c564b",
     "#e377c2",
-    "#7f7f7f",
     "#bcbd22",
     "#393b79",
     "#637939",
@@ -85,6 +84,7 @@ footer.page { padding-bottom: 2rem; color: var(--muted); font-size: .8rem; }
 table.records { border-collapse: collapse; margin: 1rem 0; }
 table.records th, table.records td { border: 1px solid var(--line); padding: .3rem .6rem; text-align: left; }
 @media print {
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   body { font-size: 11pt; }
   .timeline::before { background: #999; }
   .event { background: none; border: 1px solid #bbb; border-left-width: 4px; break-inside: avoid; }
@@ -100,6 +100,11 @@ def escape(text: str) -> str:
     return _escape(escape_controls(text), quote=True)
 
 
+def escape_lines(text: str) -> str:
+    """HTML-escaped text whose line breaks become <br>."""
+    return _escape(escape_controls(text, keep_newlines=True), quote=True).replace("\n", "<br>")
+
+
 def render(report: Report) -> str:
     """The report as one self-contained HTML page."""
     title = escape(report.title)
@@ -107,7 +112,7 @@ def render(report: Report) -> str:
         body = _records_table(report)
         legend = ""
     else:
-        colours = type_colours(report.events)
+        colours = type_colours(report.events, report.log)
         legend = _legend(colours)
         body = _timeline(report.events, report.log, colours)
     return f"""<!DOCTYPE html>
@@ -133,10 +138,14 @@ def render(report: Report) -> str:
 """
 
 
-def type_colours(events: list[Event] | tuple[Event, ...]) -> dict[str, str]:
-    """A colour for each event type, in order of first appearance ("" for untyped events)."""
-    types = list(dict.fromkeys(event.type for event in events))
-    return {kind: PALETTE[index % len(PALETTE)] if kind else "#7f7f7f" for index, kind in enumerate(types)}
+def type_colours(events: list[Event] | tuple[Event, ...], log: Log) -> dict[str, str]:
+    """A colour for each type among `events`, the same in every export of the log (grey: no type).
+
+    Colours follow the sorted types of the whole log, so a filter does not recolour a type.
+    """
+    every_type = sorted({event.type for event in log.events if event.type})
+    shown = dict.fromkeys(event.type for event in events)
+    return {kind: PALETTE[every_type.index(kind) % len(PALETTE)] if kind in every_type else "#7f7f7f" for kind in shown}
 
 
 def _legend(colours: dict[str, str]) -> str:
@@ -215,7 +224,7 @@ def _event(event: Event, log: Log, colours: dict[str, str], exported: set[str]) 
         )
     if event.summary:
         paragraphs = [paragraph for paragraph in event.summary.strip().split("\n\n") if paragraph.strip()]
-        html += [f'<p class="summary">{escape(paragraph.strip())}</p>' for paragraph in paragraphs]
+        html += [f'<p class="summary">{escape_lines(paragraph.strip())}</p>' for paragraph in paragraphs]
     for quote in event.quotes:
         by = f"<footer>— {escape(quote['by'])}</footer>" if quote["by"] else ""
         html.append(f"<blockquote><p>“{escape(quote['text'])}”</p>{by}</blockquote>")

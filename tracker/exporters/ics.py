@@ -13,10 +13,15 @@ from datetime import UTC, datetime, timedelta
 from tracker import __version__
 from tracker.dates import PartialDate, date_label
 from tracker.exporters.common import safe_url, source_links
-from tracker.formats import Report
+from tracker.formats import Report, escape_controls
 from tracker.model import Event, Log
 
 _STATUS = {"confirmed": "CONFIRMED", "reported": "TENTATIVE", "alleged": "TENTATIVE", "disputed": "TENTATIVE"}
+
+
+def _clean(text: str) -> str:
+    """Text without the control characters RFC 5545 forbids (shown as escapes); line breaks stay."""
+    return escape_controls(text, keep_newlines=True)
 
 
 def uid(event: Event) -> str:
@@ -46,13 +51,13 @@ def render(report: Report) -> str:
         entry.add("dtstart", start)
         if end is not None:
             entry.add("dtend", end)
-        entry.add("summary", _summary(event))
-        entry.add("description", _description(event, log))
+        entry.add("summary", _clean(_summary(event)))
+        entry.add("description", _clean(_description(event, log)))
         links = [safe_url(link.url) for link in source_links(event, log)] if log else []
         if any(links):
             entry.add("url", next(url for url in links if url))
         if event.location:
-            entry.add("location", event.location)
+            entry.add("location", _clean(event.location))
         categories = [value for value in (event.type, *event.tags) if value]
         if categories:
             entry.add("categories", categories)

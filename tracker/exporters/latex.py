@@ -20,8 +20,9 @@ _SPECIALS = {
     "<": r"\textless{}",
     ">": r"\textgreater{}",
     "|": r"\textbar{}",
-    "–": "--",
-    "—": "---",
+    "`": r"\textasciigrave{}",
+    "–": r"\textendash{}",
+    "—": r"\textemdash{}",
 }
 _SPECIAL_PATTERN = re.compile("|".join(re.escape(char) for char in _SPECIALS))
 
@@ -30,8 +31,11 @@ _WIDTHS = {"date": 0.17, "id": 0.22, "title": 0.42, "actors": 0.25, "summary": 0
 
 
 def escape(text: str) -> str:
-    """`text` safe in LaTeX body text: the ten special characters, <, > and | replaced, controls escaped."""
-    return _SPECIAL_PATTERN.sub(lambda match: _SPECIALS[match[0]], escape_controls(text))
+    """`text` safe in LaTeX body text: the ten special characters, <, >, |, ` replaced, no ligatures
+    (`--`, `?``), controls escaped; a leading `[` or `*` cannot be read as an option of the row before."""
+    escaped = _SPECIAL_PATTERN.sub(lambda match: _SPECIALS[match[0]], escape_controls(text))
+    escaped = escaped.replace("--", "-{}-").replace("--", "-{}-")
+    return "{}" + escaped if escaped.startswith(("[", "*")) else escaped
 
 
 def render(report: Report) -> str:

@@ -9,13 +9,19 @@ from tracker.exporters.common import safe_url, source_links, subtitle
 from tracker.formats import Report, cell_text, escape_controls
 
 _INLINE_SPECIALS = re.compile(r"([\\`*_\[\]<>|~])")
-_BLOCK_START = re.compile(r"^(\s*)([#>+-]|\d+[.)])")
+_BLOCK_START = re.compile(r"^(\s*)(?:([#>+-])|(\d+)([.)]))")
 
 
 def escape(text: str) -> str:
     """`text` as literal Markdown: inline markup characters and block markers at a line start escaped."""
     text = _INLINE_SPECIALS.sub(r"\\\1", escape_controls(text, keep_newlines=True))
-    return "\n".join(_BLOCK_START.sub(lambda match: match[1] + "\\" + match[2], line) for line in text.split("\n"))
+    return "\n".join(_BLOCK_START.sub(_escape_block_marker, line) for line in text.split("\n"))
+
+
+def _escape_block_marker(match: re.Match[str]) -> str:
+    if match[2]:
+        return f"{match[1]}\\{match[2]}"
+    return f"{match[1]}{match[3]}\\{match[4]}"
 
 
 def _link(label: str, url: str) -> str:

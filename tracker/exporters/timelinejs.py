@@ -11,6 +11,7 @@ import calendar
 import json
 from html import escape as _escape
 from typing import Any
+from urllib.parse import quote as url_quote
 
 from tracker.dates import PartialDate
 from tracker.exporters.common import safe_url, source_links, subtitle
@@ -75,6 +76,7 @@ def _slide(event: Event, log: Log | None) -> dict[str, Any]:
     elif not exact:
         slide["display_date"] = words(event.date)
     slide["text"] = {"headline": escape(event.title), "text": _text(event, log)}
+    slide["autolink"] = False
     if event.type:
         slide["group"] = event.type
     return slide
@@ -94,7 +96,8 @@ def _text(event: Event, log: Log | None) -> str:
         links = []
         for link in source_links(event, log):
             url = safe_url(link.url)
-            links.append(f'<a href="{escape(url)}">{escape(link.label)}</a>' if url else escape(link.label))
+            href = url_quote(url, safe=":/?#[]@!$&'()*+,;=%~")
+            links.append(f'<a href="{escape(href)}">{escape(link.label)}</a>' if url else escape(link.label))
         if links:
             html.append("<p>Sources: " + "; ".join(links) + "</p>")
     return "".join(html)
