@@ -20,7 +20,7 @@ from tracker.model import (
     raw_events,
     text_list,
 )
-from tracker.yamltext import YamlMap
+from tracker.nodes import YamlMap
 
 TOP_LEVEL_KEYS = ("title", "actors", "sources", "events")
 

@@ -713,7 +713,7 @@ def edit(
 
 
 def plain_fields(current: Any, event_id: str) -> dict[str, Any]:
-    from tracker.yamltext import plain
+    from tracker.nodes import plain
 
     event = current.log.event_by_id(event_id)
     if event is None:
@@ -749,7 +749,7 @@ def _set_values(assignments: list[str]) -> dict[str, Any]:
 
 
 def _date_text(option: str, text: str) -> Any:
-    from tracker.yamltext import DateText
+    from tracker.nodes import DateText
 
     return DateText(str(_option_date(option, text)))
 

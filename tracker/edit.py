@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracker.errors import Location, LogError, TrackerError, UsageError
+from tracker.nodes import YamlList, YamlMap, plain
 from tracker.splice import (
     Splice,
     add_field,
@@ -21,7 +22,6 @@ from tracker.splice import (
     replace_field,
 )
 from tracker.store import LogFile, Plan, document_view, parse_text
-from tracker.yamltext import YamlList, YamlMap, plain
 
 
 def plan_append(current: LogFile, new_events: Sequence[dict[str, Any]]) -> Plan:

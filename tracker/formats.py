@@ -21,7 +21,7 @@ from typing import Any
 
 from tracker.dates import date_label
 from tracker.model import EVENT_FIELDS, Event, Log
-from tracker.yamltext import plain
+from tracker.nodes import plain
 
 Record = dict[str, Any]
 

@@ -28,7 +28,7 @@ from tracker.model import (
     make_event_id,
     raw_events,
 )
-from tracker.yamltext import DateText, plain
+from tracker.nodes import DateText, plain
 
 IMPORT_FORMATS = ("yaml", "json", "jsonl", "csv", "timelinejs")
 IMPORT_SUFFIXES = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracker.nodes import YamlList, YamlMap, plain
 from tracker.splice import (
     Splice,
     apply_splices,
@@ -25,7 +26,6 @@ from tracker.splice import (
     uses_blank_separators,
 )
 from tracker.store import document_view, parse_text
-from tracker.yamltext import YamlList, YamlMap, plain
 
 MARKER = 7
 COLLECTIONS = (("events", "id"), ("actors", "name"), ("sources", "id"))

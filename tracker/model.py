@@ -11,7 +11,7 @@ from typing import Any
 
 from tracker.dates import PartialDate, parse_date
 from tracker.errors import DateError, Location, Problem, UsageError
-from tracker.yamltext import DateText, Mark, YamlList, YamlMap
+from tracker.nodes import DateText, Mark, YamlList, YamlMap
 
 EVENT_FIELDS = (
     "id",

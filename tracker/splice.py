@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracker.errors import Location, LogError
-from tracker.yamltext import YamlList, YamlMap, dump_fields, dump_list_item
+from tracker.nodes import YamlList, YamlMap
+from tracker.yamltext import dump_fields, dump_list_item
 
 
 @dataclass(frozen=True)

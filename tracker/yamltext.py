@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from tracker.errors import Location, LogError, Problem
+from tracker.nodes import DateText, Mark, YamlList, YamlMap, plain
 
 try:
     _Loader: type = yaml.CSafeLoader
@@ -22,47 +23,6 @@ _NULLS = frozenset(("", "~", "null", "Null", "NULL"))
 _ALLOWED_TAGS = frozenset(
     "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
 )
-
-
-class Mark(tuple):
-    """(line, column, index) of a node, 0-based as PyYAML gives them."""
-
-    __slots__ = ()
-
-    @property
-    def line(self) -> int:
-        return self[0]
-
-    @property
-    def column(self) -> int:
-        return self[1]
-
-    @property
-    def index(self) -> int:
-        return self[2]
-
-
-class YamlMap(dict):
-    """A mapping that remembers where it and each of its keys and values stand."""
-
-    __slots__ = ("end", "key_marks", "start", "value_ends", "value_marks")
-
-    start: Mark
-    end: Mark
-    key_marks: dict[str, Mark]
-    value_marks: dict[str, Mark]
-    value_ends: dict[str, int]
-
-
-class YamlList(list):
-    """A sequence that remembers where it and each of its items stand."""
-
-    __slots__ = ("end", "flow", "item_marks", "start")
-
-    start: Mark
-    end: Mark
-    item_marks: list[Mark]
-    flow: bool
 
 
 def _mark(mark: Any) -> Mark:
@@ -198,19 +158,6 @@ def _content_end(node: yaml.Node, last_child: Any, flow: bool) -> Mark:
     if isinstance(last_node, yaml.ScalarNode) or not hasattr(last_child, "end"):
         return _mark(last_node.end_mark)
     return last_child.end
-
-
-def plain(value: Any) -> Any:
-    """A deep copy as builtin dict/list/str, for comparison and dumping."""
-    if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
-
-
-class DateText(str):
-    """A date string written unquoted, as people write dates in the log."""
 
 
 class _EventDumper(yaml.SafeDumper):
