@@ -14,8 +14,8 @@ from typing import Any
 
 from tracker.errors import Location, LogError, Problem, UsageError
 from tracker.model import Log, build_log
+from tracker.nodes import plain
 from tracker.splice import Splice, apply_splices
-from tracker.yamltext import compose, construct, plain, refuse_anchors
 
 LOG_NAME = "events.yaml"
 
@@ -56,10 +56,9 @@ def find_log(explicit: str | None, cwd: Path | None = None) -> Path:
 
 def parse_text(text: str, path: str) -> tuple[Log, list[Problem]]:
     """Parse log text into a Log and every problem found on the way (raises LogError when unreadable)."""
-    node = compose(text, path)
-    refuse_anchors(text, path)
-    problems: list[Problem] = []
-    data = construct(node, path, problems)
+    from tracker.fastread import read_fast
+
+    data, problems = read_fast(text, path)
     log, model_problems = build_log(data, path)
     log.heading = _first_comment(text)
     return log, problems + model_problems

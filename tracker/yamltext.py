@@ -222,3 +222,11 @@ def parse_value(text: str, where: str) -> Any:
     if problems:
         raise LogError(problems[0].message, Location(where))
     return plain(value)
+
+
+def read_strict(text: str, path: str) -> tuple[Any, list[Problem]]:
+    """The whole text read by PyYAML: values with positions, and duplicate-key problems."""
+    node = compose(text, path)
+    refuse_anchors(text, path)
+    problems: list[Problem] = []
+    return construct(node, path, problems), problems
