@@ -103,7 +103,9 @@ def test_renaming_an_id_relinks_related_and_says_so(invoke, commented):
     assert result.exit_code == 0, result.output
     assert result.stderr == "tracker: renamed a to 2024-02-15-first; updated related in b, c\n"
     expected = _replace_line(COMMENTED, "  - id: a\n", "  - id: 2024-02-15-first\n")
-    expected = _replace_line(expected, "    related: [a]   # follows a\n", "    related: [2024-02-15-first]\n")
+    expected = _replace_line(
+        expected, "    related: [a]   # follows a\n", "    related: [2024-02-15-first]   # follows a\n"
+    )
     expected = _replace_line(expected, "    related: [a, b]\n", "    related: [2024-02-15-first, b]\n")
     assert commented.read_text() == expected
     assert invoke("check").exit_code == 0
@@ -274,3 +276,24 @@ def test_rm_asks_on_a_terminal(commented):
     assert commented.read_text() == COMMENTED
     run("y\n")
     assert "  - id: c\n" not in commented.read_text()
+
+
+def test_flow_style_events_can_be_edited_renamed_and_removed(invoke, tmp_path):
+    path = tmp_path / "flow.yaml"
+    path.write_text("- {id: a, date: 2024, title: A}\n- {id: b, date: 2025, title: B, related: [a]}\n")
+    assert invoke("edit", "b", "--status", "confirmed", "-f", str(path)).exit_code == 0
+    assert invoke("edit", "a", "--set", "id=aa", "-f", str(path)).exit_code == 0
+    assert path.read_text() == (
+        "- id: aa\n  date: 2024\n  title: A\n- id: b\n  date: 2025\n  title: B\n  related: [aa]\n  status: confirmed\n"
+    )
+    assert invoke("rm", "aa", "--yes", "--force", "-f", str(path)).exit_code == 0
+    assert path.read_text() == "- id: b\n  date: 2025\n  title: B\n  status: confirmed\n"
+
+
+def test_block_lists_stay_block_lists(invoke, tmp_path):
+    path = tmp_path / "block.yaml"
+    path.write_text("- id: a\n  date: 2024\n  title: A\n  tags:\n    - one\n    - two\n  status: reported  # check later\n")
+    assert invoke("edit", "a", "--add-tag", "three", "--status", "confirmed", "-f", str(path)).exit_code == 0
+    assert path.read_text() == (
+        "- id: a\n  date: 2024\n  title: A\n  tags:\n    - one\n    - two\n    - three\n  status: confirmed  # check later\n"
+    )

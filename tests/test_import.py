@@ -209,4 +209,67 @@ def test_unknown_from_and_missing_file_are_usage_errors(invoke, target):
     assert invoke("import", "nope.csv").exit_code == 2
     result = invoke("import", "x.json", "--from", "xml")
     assert result.exit_code == 2
-    assert result.stderr == "tracker: --from: 'xml' is not one of yaml, json, jsonl, csv, timelinejs\n"
+    assert result.stderr == "tracker: --from: 'xml' is not one of yaml, json, jsonl, csv, tsv, timelinejs\n"
+
+
+def test_csv_on_stdin_is_recognised(invoke, target):
+    result = invoke("import", "-", input="date,title\n2024-05-01,From a pipe\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "2024-05-01-from-a-pipe\n"
+    assert result.stderr.endswith("(csv)\n")
+
+
+def test_tsv_export_imports_back(invoke, full, target, tmp_path):
+    exported = tmp_path / "out.tsv"
+    assert invoke("export", "-f", str(full), "-o", str(exported), "--raw").exit_code == 0
+    assert invoke("import", str(exported)).exit_code == 0
+    assert _events(invoke, target) == _events(invoke, full)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("notes.yaml", "a: 1\n", "holds no events"),
+        ("rows.csv", "date,title\n2024-05-01,X,extra\n", "row 2: more cells than the header has columns"),
+        ("rows.csv", "id,date,title\nBad Id,2024,X\n", "row 2: the id 'Bad Id' must be one word without spaces"),
+        (
+            "rows.json",
+            '[{"date": "2024", "title": "x", "tags": ["a", ["b"]]}]',
+            "record 1: 'tags' must be a list of text",
+        ),
+    ],
+)
+def test_more_bad_input(invoke, target, tmp_path, name, content, message):
+    source = tmp_path / name
+    source.write_text(content)
+    result = invoke("import", str(source))
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert target.read_text() == TARGET
+
+
+def test_map_to_an_unknown_field_is_refused(invoke, target, tmp_path):
+    source = tmp_path / "rows.csv"
+    source.write_text("When,Text\n2024,x\n")
+    result = invoke("import", str(source), "--map", "When=date", "--map", "Text=summmary")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("tracker: --map: 'summmary' is not a field")
+
+
+def test_with_map_only_mapped_columns_are_read_and_one_day_ends_are_dropped(invoke, target, tmp_path):
+    source = tmp_path / "sheet.csv"
+    source.write_text(
+        "Year,Month,Day,End Year,End Month,End Day,Headline,tags\n2024,5,3,2024,5,3,One day,crowd size=no report\n"
+    )
+    maps = [
+        "Year=year",
+        "Month=month",
+        "Day=day",
+        "End Year=end_year",
+        "End Month=end_month",
+        "End Day=end_day",
+        "Headline=title",
+    ]
+    result = invoke("import", str(source), *[arg for pair in maps for arg in ("--map", pair)])
+    assert result.exit_code == 0, result.output
+    assert _events(invoke, target) == [{"id": "2024-05-03-one-day", "date": "2024-05-03", "title": "One day"}]

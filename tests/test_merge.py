@@ -173,3 +173,42 @@ def test_an_unparseable_side_falls_back_to_a_line_merge(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "falling back to a line-by-line merge" in result.stderr
     assert "title: [broken" in ours.read_text() and "title: Third, theirs" in ours.read_text()
+
+
+def test_their_comment_and_title_changes_merge_when_lines_do_not_collide(repo):
+    _on_branch(repo, "alice", ["add", "Alice's event", "--date", "2024-05-01"])
+    _git(repo, "checkout", "-q", "main")
+    _git(repo, "checkout", "-q", "-b", "bob")
+    text = (repo / "events.yaml").read_text()
+    (repo / "events.yaml").write_text(text.replace("# Sample log for tests", "# Sample log, reviewed"))
+    _git(repo, "commit", "-qam", "bob")
+    _git(repo, "checkout", "-q", "alice")
+    merged = _git(repo, "merge", "-q", "bob", "-m", "merge bob", check=False)
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    text = (repo / "events.yaml").read_text()
+    assert text.startswith("# Sample log, reviewed\n") and "2024-05-01-alices-event" in text
+
+
+def test_their_changes_outside_events_are_never_dropped_silently(repo):
+    _on_branch(repo, "alice", ["add", "Alice's event", "--date", "2024-05-01"])
+    _git(repo, "checkout", "-q", "main")
+    _git(repo, "checkout", "-q", "-b", "bob")
+    assert _tracker(repo, "add", "Bob's event", "--date", "2024-05-02").returncode == 0
+    text = (repo / "events.yaml").read_text()
+    (repo / "events.yaml").write_text(text.replace("# Sample log for tests", "# Sample log, reviewed"))
+    _git(repo, "commit", "-qam", "bob")
+    _git(repo, "checkout", "-q", "alice")
+    merged = _git(repo, "merge", "bob", "-m", "merge bob", check=False)
+    assert merged.returncode != 0
+    assert "outside the events" in merged.stdout + merged.stderr
+    text = (repo / "events.yaml").read_text()
+    assert "2024-05-01-alices-event" in text and "2024-05-02-bobs-event" in text
+
+
+def test_a_merge_that_would_not_check_is_a_conflict(repo):
+    _on_branch(repo, "alice", ["add", "Follow-up", "--date", "2024-05-01", "--related", "2024-02-approval"])
+    _on_branch(repo, "bob", ["rm", "2024-02-approval", "--yes"])
+    _git(repo, "checkout", "-q", "alice")
+    merged = _git(repo, "merge", "bob", "-m", "merge bob", check=False)
+    assert merged.returncode != 0
+    assert "does not check: related id '2024-02-approval' is not an event" in merged.stdout + merged.stderr

@@ -895,7 +895,7 @@ def import_events(
         str | None,
         typer.Option(
             "--from",
-            help="yaml, json, jsonl, csv or timelinejs (default: from the extension or the content).",
+            help="yaml, json, jsonl, csv, tsv or timelinejs (default: from the extension or the content).",
             metavar="FORMAT",
         ),
     ] = None,
@@ -904,7 +904,7 @@ def import_events(
         typer.Option(
             "--map",
             help="Read a column as a field: COLUMN=FIELD (e.g. Headline=title, event_date=date, actor1=actors; "
-            "year, month, day assemble a date). With --map, unmapped foreign columns are ignored. Repeatable.",
+            "year, month, day assemble a date). With --map, only mapped columns are read. Repeatable.",
             metavar="COLUMN=FIELD",
         ),
     ] = None,
@@ -992,19 +992,39 @@ def merge_driver(
             texts.append(decode(path.read_bytes(), str(path)))
         except OSError as error:
             raise UsageError(f"{path}: cannot read: {error.strerror}") from None
+    line_merge = subprocess.run(
+        ["git", "merge-file", "-p", "-q", str(ours), str(base), str(theirs)], capture_output=True
+    )
+    clean_line_merge = line_merge.stdout.decode("utf-8", "replace") if line_merge.returncode == 0 else None
     try:
-        merged = merge_logs(*texts)
+        merged = merge_logs(*texts, line_merge=clean_line_merge)
     except (TrackerError, ValueError) as error:
         _echo_error(f"tracker: cannot merge by event id ({error}); falling back to a line-by-line merge")
         fallback = subprocess.run(
             ["git", "merge-file", "-L", "ours", "-L", "base", "-L", "theirs", str(ours), str(base), str(theirs)]
         )
         raise typer.Exit(1 if fallback.returncode else 0) from None
+    from tracker.check import check_log
+    from tracker.store import parse_text
+
     bom = "\ufeff" if texts[1].startswith("\ufeff") else ""
     atomic_write(ours, (bom + merged.text).encode("utf-8"))
     if merged.conflicts:
         for conflict in merged.conflicts:
             _echo_error(f"tracker: conflict in {conflict}")
+        raise typer.Exit(1)
+    if merged.unmerged_outside:
+        _echo_error(
+            "tracker: their side also changed text outside the events (title, comments, layout), which the merge by "
+            "event id did not carry over; the events are merged; apply their other changes by hand "
+            "(git diff MERGE_HEAD -- <log>), then git add"
+        )
+        raise typer.Exit(1)
+    log, problems = parse_text(merged.text, str(ours))
+    errors = [problem for problem in check_log(log, problems) if problem.is_error]
+    if errors:
+        for problem in errors:
+            _echo_error(f"tracker: the merged log does not check: {problem.message}")
         raise typer.Exit(1)
 
 

@@ -22,6 +22,7 @@ from tracker.splice import (
     replace_field,
 )
 from tracker.store import LogFile, Plan, document_view, parse_text
+from tracker.yamltext import dump_list_item
 
 
 def plan_append(current: LogFile, new_events: Sequence[dict[str, Any]]) -> Plan:
@@ -64,11 +65,8 @@ def plan_edit_fields(current: LogFile, event_id: str, new_fields: dict[str, Any]
     the last field; comments elsewhere in and around the event stay. A new id is
     followed by every `related:` that pointed to the old one.
     """
-    events = events_list(current.log.data)
     index = find_index(current, event_id)
-    old_fields: YamlMap = events[index]  # type: ignore[index]
-    text, newline = current.text, current.newline
-    splices = _field_splices(text, newline, old_fields, new_fields)
+    splices = _event_splices(current, index, new_fields)
     expected = document_view(current.log.data)
     expected["events"][index] = plain(new_fields)
     result = EditResult(event_id, str(new_fields.get("id", event_id)))
@@ -135,7 +133,7 @@ def plan_remove(current: LogFile, event_ids: Sequence[str], *, force: bool = Fal
             new_fields = {key: value for key, value in plain(fields).items() if key != "related"}
             if kept:
                 new_fields = {**plain(fields), "related": kept}
-            splices += _field_splices(text, current.newline, fields, new_fields)
+            splices += _event_splices(current, position, new_fields)
             expected_position = position - sum(1 for index in indexes if index < position)
             expected["events"][expected_position] = new_fields
     return Plan(splices, expected, details=sorted(referrers))
@@ -154,6 +152,18 @@ def _related(fields: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     return [item for item in value or () if isinstance(item, str)]
+
+
+def _event_splices(current: LogFile, index: int, new: dict[str, Any]) -> list[Splice]:
+    """Splices giving event `index` the fields `new`: field by field, or the whole item
+    when it is written as a flow mapping (`- {id: x, ...}`), which becomes a block item."""
+    events = events_list(current.log.data)
+    old = events[index]  # type: ignore[index]
+    if getattr(old, "flow", False):
+        start, end = item_range(current.text, events, index)  # type: ignore[arg-type]
+        column = dash_column(current.text, events.item_marks[index].index)  # type: ignore[union-attr]
+        return [Splice(start, end, dump_list_item(new, " " * column, current.newline))]
+    return _field_splices(current.text, current.newline, old, new)
 
 
 def _field_splices(text: str, newline: str, old: YamlMap, new: dict[str, Any]) -> list[Splice]:
@@ -195,7 +205,7 @@ def _relink(
             continue
         relinked = [new_id if related == old_id else related for related in _related(fields)]
         new_fields = {**plain(fields), "related": relinked}
-        splices += _field_splices(current.text, current.newline, fields, new_fields)
+        splices += _event_splices(current, position, new_fields)
         expected["events"][position] = new_fields
         result.relinked.append(str(fields.get("id")))
     return splices

@@ -104,6 +104,7 @@ class _ItemReader:
         mapping.key_marks = {}
         mapping.value_marks = {}
         mapping.value_ends = {}
+        mapping.flow = False
         mapping.start = self.mark(self.start, key_column)
         number = self.start
         last_end = None
@@ -220,6 +221,7 @@ class _ItemReader:
         mapping.key_marks = {}
         mapping.value_marks = {}
         mapping.value_ends = {}
+        mapping.flow = False
         mapping.start = self.mark(number, key_column)
         end_index = None
         first = True

@@ -30,7 +30,7 @@ from tracker.model import (
 )
 from tracker.nodes import DateText, plain
 
-IMPORT_FORMATS = ("yaml", "json", "jsonl", "csv", "timelinejs")
+IMPORT_FORMATS = ("yaml", "json", "jsonl", "csv", "tsv", "timelinejs")
 IMPORT_SUFFIXES = {
     ".yaml": "yaml",
     ".yml": "yaml",
@@ -38,6 +38,7 @@ IMPORT_SUFFIXES = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".csv": "csv",
+    ".tsv": "tsv",
 }
 # Columns that --map may target besides event fields: the parts of a date, as spreadsheets split them.
 DATE_PART_FIELDS = ("year", "month", "day", "time", "end_year", "end_month", "end_day", "end_time")
@@ -77,6 +78,11 @@ def guess_format(name: str, text: str) -> str:
         except ValueError:
             return "jsonl"
         return "json" if isinstance(data, dict) and isinstance(data.get("events"), list) else "jsonl"
+    first_line = stripped.split("\n", 1)[0]
+    if "\t" in first_line and ": " not in first_line:
+        return "tsv"
+    if "," in first_line and not first_line.startswith(("-", "#")) and ": " not in first_line:
+        return "csv"
     return "yaml"
 
 
@@ -98,8 +104,9 @@ def read_rows(text: str, format_name: str, source: str, *, mapping: dict[str, st
         rows = _json_rows(text, source)
     elif format_name == "jsonl":
         rows = _jsonl_rows(text, source)
-    elif format_name == "csv":
-        rows = _csv_rows(text, source, only_known=bool(mapping), mapping=mapping)
+    elif format_name in ("csv", "tsv"):
+        delimiter = "," if format_name == "csv" else "\t"
+        rows = _csv_rows(text, source, mapping=mapping, delimiter=delimiter)
         mapping = {}
     elif format_name == "timelinejs":
         rows = _timelinejs_rows(text, source)
@@ -112,6 +119,8 @@ def _yaml_rows(text: str, source: str) -> list[Row]:
     from tracker.store import parse_text
 
     log, problems = parse_text(text, source)
+    if not isinstance(log.data, list) and not (isinstance(log.data, dict) and "events" in log.data):
+        raise LogError("holds no events: expected a log (with 'events:') or a list of events", Location(source))
     errors = [problem for problem in problems if problem.is_error and "duplicate key" in problem.message]
     if errors:
         raise LogError(errors[0].message, errors[0].location)
@@ -171,23 +180,29 @@ def _object(item: Any, source: str, where: str) -> dict[str, Any]:
     return _json_value(item)
 
 
-def _csv_rows(text: str, source: str, *, only_known: bool, mapping: dict[str, str]) -> list[Row]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+def _csv_rows(text: str, source: str, *, mapping: dict[str, str], delimiter: str = ",") -> list[Row]:
+    """Rows of a CSV or TSV file; with a mapping, only the mapped columns are read."""
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     if not reader.fieldnames:
         return []
     missing_columns = [column for column in mapping if column not in reader.fieldnames]
     if missing_columns:
         raise UsageError(f"--map: {source} has no column {', '.join(repr(c) for c in missing_columns)}")
+    targets = (*EVENT_FIELDS, *DATE_PART_FIELDS)
+    unknown_targets = [target for target in mapping.values() if target not in targets]
+    if unknown_targets:
+        raise UsageError(f"--map: '{unknown_targets[0]}' is not a field; map columns to {', '.join(targets)}")
     rows = []
     try:
-        for number, record in enumerate(reader, 2):
+        for record in reader:
+            number = reader.line_num
+            if None in record:
+                raise LogError(f"row {number}: more cells than the header has columns", Location(source))
             fields: dict[str, Any] = {}
             for column, cell in record.items():
-                if column is None or cell is None or cell == "":
+                if cell is None or cell == "" or (mapping and column not in mapping):
                     continue
                 target = mapping.get(column, column)
-                if only_known and column not in mapping and target not in (*EVENT_FIELDS, *DATE_PART_FIELDS):
-                    continue
                 _collect(fields, target, _csv_cell(target, cell))
             rows.append(Row(f"row {number}", fields))
     except csv.Error as error:
@@ -327,7 +342,9 @@ def _vetted(raw: dict[str, Any], today: date) -> dict[str, Any]:
         raise UsageError("the title must be one line")
     if "end" in fields:
         start, finish = parse_date(fields["date"]), parse_date(fields["end"])
-        if finish.stop <= start.stop:
+        if finish.start >= start.start and finish.stop <= start.stop:
+            del fields["end"]  # spreadsheets repeat the start as the end of a one-day event
+        elif finish.stop <= start.stop:
             raise UsageError(f"end {finish} does not come after date {start}")
     status = fields.get("status")
     if status is not None and status not in STATUSES:
@@ -335,8 +352,12 @@ def _vetted(raw: dict[str, Any], today: date) -> dict[str, Any]:
     for key in LIST_FIELDS:
         if isinstance(fields.get(key), str):
             fields[key] = [fields[key]]
-    if "id" in fields and (not isinstance(fields["id"], str) or not fields["id"].strip()):
-        raise UsageError("the id must be text")
+    event_id = fields.get("id")
+    if event_id is not None and (not isinstance(event_id, str) or not event_id.strip() or len(event_id.split()) > 1):
+        raise UsageError(f"the id {event_id!r} must be one word without spaces")
+    for key in ("actors", "tags", "related"):
+        if any(not isinstance(item, str) for item in fields.get(key) or ()):
+            raise UsageError(f"'{key}' must be a list of text")
     return {key: value for key, value in fields.items() if value is not None}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracker.errors import TrackerError
 from tracker.nodes import YamlList, YamlMap, plain
 from tracker.splice import (
     Splice,
@@ -37,6 +38,7 @@ class Merged:
 
     text: str
     conflicts: list[str] = field(default_factory=list)
+    unmerged_outside: bool = False
 
 
 @dataclass
@@ -46,10 +48,14 @@ class _Side:
     newline: str
 
 
-def merge_logs(base: str, ours: str, theirs: str) -> Merged:
+def merge_logs(base: str, ours: str, theirs: str, *, line_merge: str | None = None) -> Merged:
     """Merge `theirs` into `ours` against their common ancestor `base` (all three as text).
 
-    Raises LogError when a side does not parse; the caller falls back to a textual merge.
+    `line_merge` is git's clean line-by-line merge of the three, when there is one: if it
+    holds exactly the entries the merge by id gives, it is the answer (it keeps both
+    sides' comments). Otherwise the merge by id splices OURS; `unmerged_outside` then
+    says that THEIRS changed text outside the entries, which this merge did not carry over.
+    Raises LogError when a side does not parse; the caller falls back to a line merge.
     """
     sides = [_side(text, name) for text, name in ((base, "BASE"), (ours, "OURS"), (theirs, "THEIRS"))]
     base_side, ours_side, theirs_side = sides
@@ -58,12 +64,32 @@ def merge_logs(base: str, ours: str, theirs: str) -> Merged:
     expected = document_view(ours_side.data)
     for collection, key in COLLECTIONS:
         splices += _merge_collection(collection, key, base_side, ours_side, theirs_side, expected, conflicts)
+    if line_merge is not None and not conflicts:
+        try:
+            line_log, _ = parse_text(line_merge.lstrip("\ufeff"), "merged")
+        except TrackerError:
+            line_log = None
+        if line_log is not None and document_view(line_log.data) == expected:
+            return Merged(line_merge.lstrip("\ufeff"))
     text = apply_splices(ours_side.text, splices)
     if not conflicts:
         merged_log, _ = parse_text(text, "merged")
         if document_view(merged_log.data) != expected:
             raise ValueError("the merged text does not hold the merged entries")
-    return Merged(text, conflicts)
+    outside = [_outside(side) for side in sides]
+    unmerged = outside[2] != outside[0] and outside[2] != outside[1]
+    return Merged(text, conflicts, unmerged)
+
+
+def _outside(side: _Side) -> str:
+    """The side's text without its entries: comments, title and layout around them."""
+    splices = []
+    for collection, _ in COLLECTIONS:
+        items = _entries(side.data, collection)
+        for index in range(len(items or ())):
+            start, end = item_range(side.text, items, index)  # type: ignore[arg-type]
+            splices.append(Splice(start, end, ""))
+    return apply_splices(side.text, splices)
 
 
 def _side(text: str, name: str) -> _Side:

@@ -29,13 +29,14 @@ class Mark(tuple):
 class YamlMap(dict):
     """A mapping that remembers where it and each of its keys and values stand."""
 
-    __slots__ = ("end", "key_marks", "start", "value_ends", "value_marks")
+    __slots__ = ("end", "flow", "key_marks", "start", "value_ends", "value_marks")
 
     start: Mark
     end: Mark
     key_marks: dict[str, Mark]
     value_marks: dict[str, Mark]
     value_ends: dict[str, int]
+    flow: bool
 
 
 class YamlList(list):

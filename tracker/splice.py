@@ -9,7 +9,7 @@ from typing import Any
 
 from tracker.errors import Location, LogError
 from tracker.nodes import YamlList, YamlMap
-from tracker.yamltext import dump_fields, dump_list_item
+from tracker.yamltext import dump_block_item, dump_fields, dump_list_item
 
 
 @dataclass(frozen=True)
@@ -169,10 +169,23 @@ def field_range(text: str, fields: YamlMap, key: str) -> tuple[int, int]:
 
 
 def replace_field(text: str, fields: YamlMap, key: str, value: Any, newline: str) -> Splice:
-    """A splice giving `key` a new value; its other lines and the event's other fields stay."""
+    """A splice giving `key` a new value; its other lines and the event's other fields stay.
+
+    A block list stays a block list, and a comment after a one-line value stays after it.
+    """
     start, end = field_range(text, fields, key)
     column = fields.key_marks[key].column
-    return Splice(start, end, dump_fields({key: value}, " " * column, newline))
+    old = fields[key]
+    if isinstance(old, YamlList) and not old.flow and old and isinstance(value, list) and value:
+        dash = old.start.column
+        items = "".join(dump_block_item(item, " " * dash, newline) for item in value)
+        return Splice(start, end, f"{key}:{newline}{items}")
+    replacement = dump_fields({key: value}, " " * column, newline)
+    value_end = fields.value_ends[key]
+    rest_of_line = text[value_end : end_of_line(text, value_end)].rstrip("\r\n")
+    if rest_of_line.strip().startswith("#") and replacement.count("\n") == 1:
+        replacement = replacement.rstrip("\r\n") + rest_of_line + newline
+    return Splice(start, end, replacement)
 
 
 def add_field(text: str, fields: YamlMap, key: str, value: Any, newline: str) -> Splice:

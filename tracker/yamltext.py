@@ -110,6 +110,7 @@ def _construct(node: yaml.Node, path: str, problems: list[Problem]) -> Any:
     mapping.key_marks = {}
     mapping.value_marks = {}
     mapping.value_ends = {}
+    mapping.flow = bool(node.flow_style)
     for key_node, value_node in node.value:
         if not isinstance(key_node, yaml.ScalarNode):
             mark = key_node.start_mark
@@ -201,9 +202,21 @@ def dump_fields(fields: dict[str, Any], indent: str, newline: str = "\n") -> str
     return _dump(fields, indent, newline)[len(indent) :]
 
 
+def _dates_unquoted(value: Any) -> Any:
+    """Events' `date` and `end` as DateText, so that they are written as people write them."""
+    if isinstance(value, list):
+        return [_dates_unquoted(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            key: DateText(item) if key in ("date", "end") and isinstance(item, str) else item
+            for key, item in value.items()
+        }
+    return value
+
+
 def _dump(value: Any, indent: str, newline: str) -> str:
     text = yaml.dump(
-        plain(value),
+        _dates_unquoted(plain(value)),
         Dumper=_EventDumper,
         default_flow_style=False,
         sort_keys=False,
@@ -230,3 +243,11 @@ def read_strict(text: str, path: str) -> tuple[Any, list[Problem]]:
     refuse_anchors(text, path)
     problems: list[Problem] = []
     return construct(node, path, problems), problems
+
+
+def dump_block_item(value: Any, indent: str, newline: str = "\n") -> str:
+    """One item of a block list (`- value`), a mapping item in block style, a text quoted only if needed."""
+    if isinstance(value, dict):
+        return dump_list_item(value, indent, newline)
+    line = _dump({"_": value}, "", newline)
+    return f"{indent}- {line[3:]}" if line.startswith("_: ") else dump_list_item(value, indent, newline)
