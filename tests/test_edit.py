@@ -292,7 +292,9 @@ def test_flow_style_events_can_be_edited_renamed_and_removed(invoke, tmp_path):
 
 def test_block_lists_stay_block_lists(invoke, tmp_path):
     path = tmp_path / "block.yaml"
-    path.write_text("- id: a\n  date: 2024\n  title: A\n  tags:\n    - one\n    - two\n  status: reported  # check later\n")
+    path.write_text(
+        "- id: a\n  date: 2024\n  title: A\n  tags:\n    - one\n    - two\n  status: reported  # check later\n"
+    )
     assert invoke("edit", "a", "--add-tag", "three", "--status", "confirmed", "-f", str(path)).exit_code == 0
     assert path.read_text() == (
         "- id: a\n  date: 2024\n  title: A\n  tags:\n    - one\n    - two\n    - three\n  status: confirmed  # check later\n"
