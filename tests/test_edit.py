@@ -299,3 +299,40 @@ def test_block_lists_stay_block_lists(invoke, tmp_path):
     assert path.read_text() == (
         "- id: a\n  date: 2024\n  title: A\n  tags:\n    - one\n    - two\n    - three\n  status: confirmed  # check later\n"
     )
+
+
+def test_edit_and_rm_can_fix_a_log_that_does_not_check(invoke, tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("- id: a\n  date: 2024-02-30\n  title: A\n- id: b\n  date: 2024\n  title: B\n")
+    assert invoke("add", "C", "--date", "2024", "-f", str(path)).exit_code == 1
+    fixed = invoke("edit", "a", "--date", "2024-02-28", "-f", str(path))
+    assert fixed.exit_code == 0, fixed.output
+    assert path.read_text() == "- id: a\n  date: 2024-02-28\n  title: A\n- id: b\n  date: 2024\n  title: B\n"
+    path.write_text("- id: a\n  date: 2024-02-30\n  title: A\n- id: b\n  date: 2024\n  title: B\n")
+    assert invoke("rm", "a", "--yes", "-f", str(path)).exit_code == 0
+    assert path.read_text() == "- id: b\n  date: 2024\n  title: B\n"
+    still_broken = "- id: a\n  date: 2024-02-30\n  title: A\n- id: b\n  date: 2024\n  title: B\n"
+    path.write_text(still_broken)
+    refused = invoke("edit", "b", "--title", "B2", "-f", str(path))
+    assert refused.exit_code == 1
+    assert "impossible date" in refused.stderr
+    assert path.read_text() == still_broken
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [("tags=[a, [b]]", "tags: must be a list of text"), ("title=[a]", "title: must be text, not a list or mapping")],
+)
+def test_nested_values_are_refused(invoke, commented, assignment, message):
+    result = invoke("edit", "a", "--set", assignment)
+    assert result.exit_code == 2
+    assert result.stderr == f"tracker: {message}\n"
+    assert commented.read_text() == COMMENTED
+
+
+def test_an_editor_that_writes_bytes_that_are_not_utf8_changes_nothing(invoke, commented, tmp_path, monkeypatch):
+    monkeypatch.setenv("VISUAL", _editor(tmp_path, "printf '\\377\\376' > \"$1\"\n"))
+    result = invoke("edit", "a")
+    assert result.exit_code == 1
+    assert result.stderr == "tracker: the edited file is not UTF-8; the log is unchanged\n"
+    assert commented.read_text() == COMMENTED

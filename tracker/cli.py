@@ -679,14 +679,11 @@ def edit(
     from tracker.check import check_log
     from tracker.edit import plan_edit_fields, unified_diff
     from tracker.model import edited_fields
-    from tracker.query import resolve_id
-    from tracker.store import change_log, load_log
+    from tracker.store import change_log, read_log
 
     path = _log_path(file)
-    log = load_log(path)
-    event = resolve_id(log, event_id)
-    if event is None:
-        _no_such_event(log, event_id)
+    log = read_log(path).log
+    wanted = _resolve_raw_id(log, event_id)
     values = _set_values(set_values or [])
     for option, text in (("--date", event_date), ("--end", end)):
         if text is not None:
@@ -697,28 +694,48 @@ def edit(
         values["title"] = title.strip()
     options_given = values or unset or add_actor or remove_actor or add_tag or remove_tag
     if not options_given:
-        _edit_in_editor(path, event.id, dry_run=dry_run)
+        _edit_in_editor(path, wanted, dry_run=dry_run)
         return
 
     def plan(current: Any) -> Any:
         new_fields = edited_fields(
-            current.log, plain_fields(current, event.id), set_values=values, unset=unset or (),
+            current.log, plain_fields(current, wanted), set_values=values, unset=unset or (),
             add_actors=add_actor or (), remove_actors=remove_actor or (), add_tags=add_tag or (),
             remove_tags=remove_tag or (),
         )  # fmt: skip
-        return plan_edit_fields(current, event.id, new_fields)
+        return plan_edit_fields(current, wanted, new_fields)
 
     changed = change_log(path, plan, check=check_log, dry_run=dry_run)
     _report_edit(changed, path, dry_run=dry_run, diff=unified_diff)
 
 
 def plain_fields(current: Any, event_id: str) -> dict[str, Any]:
+    """The event's fields as written, even when its date or title is unusable (so edit can fix it)."""
+    from tracker.edit import find_index
     from tracker.nodes import plain
+    from tracker.splice import events_list
 
-    event = current.log.event_by_id(event_id)
-    if event is None:
-        _no_such_event(current.log, event_id)
-    return plain(event.fields)
+    return plain(events_list(current.log.data)[find_index(current, event_id)])  # type: ignore[index]
+
+
+def _resolve_raw_id(log: Any, wanted: str) -> str:
+    """The id of the event `wanted` names, exactly or as a unique prefix, among every entry of the log."""
+    from tracker.model import raw_events
+
+    ids = [
+        fields["id"]
+        for fields in raw_events(log.data)
+        if isinstance(fields, dict) and isinstance(fields.get("id"), str)
+    ]
+    if wanted in ids:
+        return wanted
+    starting = [known for known in ids if known.startswith(wanted)] if wanted else []
+    if len(starting) == 1:
+        return starting[0]
+    if len(starting) > 1:
+        raise TrackerError(f"id prefix '{wanted}' matches {len(starting)} events: {', '.join(starting[:5])}")
+    _no_such_event(log, wanted)
+    return wanted
 
 
 def _no_such_event(log: Any, event_id: str) -> None:
@@ -799,7 +816,11 @@ def _edit_in_editor(path: Path, event_id: str, *, dry_run: bool) -> None:
                 raise UsageError(
                     f"cannot run the editor {editor!r}: {error.strerror}; set $VISUAL or $EDITOR"
                 ) from None
-            edited = draft.read_text(encoding="utf-8")
+            try:
+                edited = draft.read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                reason = "is not UTF-8" if isinstance(error, UnicodeDecodeError) else "cannot be read"
+                raise TrackerError(f"the edited file {reason}; the log is unchanged") from None
             if finished.returncode != 0:
                 raise TrackerError(f"the editor exited with status {finished.returncode}; the log is unchanged")
             if edited == shown:
@@ -859,21 +880,21 @@ def rm(
     """
     from tracker.check import check_log
     from tracker.edit import plan_remove, unified_diff
-    from tracker.store import change_log, load_log
+    from tracker.store import change_log, read_log
 
     path = _log_path(file)
-    log = load_log(path)
-    for event_id in event_ids:
-        if log.event_by_id(event_id) is None:
-            _no_such_event(log, event_id)
+    log = read_log(path).log
+    event_ids = list(dict.fromkeys(_resolve_raw_id(log, event_id) for event_id in event_ids))
     if not yes and not dry_run:
         if not sys.stdin.isatty():
             raise UsageError("refusing to remove events without confirmation; pass --yes")
         from tracker.formats import escape_controls
+        from tracker.model import raw_events
 
-        listing = "\n".join(
-            f"  {event_id}  {escape_controls(log.event_by_id(event_id).title)}" for event_id in event_ids
-        )  # type: ignore[union-attr]
+        titles = {
+            entry.get("id"): str(entry.get("title") or "") for entry in raw_events(log.data) if isinstance(entry, dict)
+        }
+        listing = "\n".join(f"  {event_id}  {escape_controls(titles.get(event_id, ''))}" for event_id in event_ids)
         if not typer.confirm(f"Remove {len(event_ids)} event(s)?\n{listing}\n", default=False):
             raise TrackerError("nothing removed")
     changed = change_log(

@@ -278,6 +278,9 @@ def _build_event(raw: Any, index: int, mark: Mark, path: str, problems: list[Pro
         if value is not None and not isinstance(value, (list, str)):
             problems.append(Problem(event_location(path, raw, key, value=True), f"'{key}' must be a list"))
             usable = False
+        elif key in ("actors", "tags", "related") and any(not isinstance(item, str) for item in value or ()):
+            problems.append(Problem(event_location(path, raw, key, value=True), f"'{key}' must be a list of text"))
+            usable = False
     title = raw.get("title")
     if not isinstance(title, str) or not title.strip():
         where = event_location(path, raw, "title", value=True) if "title" in raw else event_location(path, raw)
@@ -593,6 +596,13 @@ def _set_or_drop(fields: dict[str, Any], key: str, values: list[str]) -> None:
 
 
 def _validate_edit(log: Log, old: dict[str, Any], new: dict[str, Any]) -> None:
+    for key in TEXT_FIELDS:
+        if new.get(key) is not None and not isinstance(new[key], str):
+            raise UsageError(f"{key}: must be text, not a list or mapping")
+    for key in ("actors", "tags", "related"):
+        value = new.get(key)
+        if value is not None and (not isinstance(value, list) or any(not isinstance(item, str) for item in value)):
+            raise UsageError(f"{key}: must be a list of text")
     title = new.get("title")
     if not isinstance(title, str) or not title.strip():
         raise UsageError("title: must not be empty")

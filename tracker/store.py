@@ -232,10 +232,11 @@ def change_log(
 ) -> Changed:
     """Change the log at `path` through the one safe write path.
 
-    Under an exclusive lock: read and parse the current file and refuse when `check`
-    finds errors; ask `plan` for the splices (so ids and ranges are computed against
-    what is really there); apply them; parse the new text and verify it holds exactly
-    the document the plan expects; check it; then replace the file atomically.
+    Under an exclusive lock: read and parse the current file; ask `plan` for the
+    splices (so ids and ranges are computed against what is really there); apply them;
+    parse the new text and verify it holds exactly the document the plan expects;
+    check it, refusing any error (and, when the log already had errors, any change
+    that does not fix them all); then replace the file atomically.
     With `dry_run` everything happens but the write.
     """
     path = Path(path)
@@ -251,7 +252,7 @@ def change_log(
                 "the log uses CR line endings (classic Mac OS); convert it to LF or CRLF to change it",
                 Location(current.path),
             )
-        raise_first_error([problem for problem in check(current.log, current.problems) if problem.is_error])
+        old_errors = [problem for problem in check(current.log, current.problems) if problem.is_error]
         change = plan(current)
         text = apply_splices(current.text, change.splices)
         try:
@@ -268,7 +269,10 @@ def change_log(
                 Location(current.path),
             )
         new_problems = check(new_log, new_problems)
-        raise_first_error([problem for problem in new_problems if problem.is_error])
+        # A log with errors is only written to by a change that leaves it with none (a fix).
+        new_errors = [problem for problem in new_problems if problem.is_error]
+        if new_errors:
+            raise_first_error(old_errors or new_errors)
         warnings = [problem for problem in new_problems if not problem.is_error]
         if not dry_run and text != current.text:
             atomic_write(path, (("\ufeff" if current.bom else "") + text).encode("utf-8"))
