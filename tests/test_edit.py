@@ -336,3 +336,39 @@ def test_an_editor_that_writes_bytes_that_are_not_utf8_changes_nothing(invoke, c
     assert result.exit_code == 1
     assert result.stderr == "tracker: the edited file is not UTF-8; the log is unchanged\n"
     assert commented.read_text() == COMMENTED
+
+
+def test_new_fields_go_where_they_usually_stand(invoke, commented):
+    assert invoke("edit", "c", "--end", "2024-06", "--set", "summary=Two\nlines").exit_code == 0
+    assert commented.read_text() == _replace_line(
+        COMMENTED,
+        "    date: 2024-04\n    title: Third\n",
+        "    date: 2024-04\n    end: 2024-06\n    title: Third\n    summary: |-\n      Two\n      lines\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--add-tag", ""], "tracker: --add-tag: must not be empty"),
+        (["--set", "title=two\nlines"], "tracker: title: must be one line"),
+        (["--set", "summary=&anchor text"], "tracker: --set summary: YAML anchor 'anchor' is not allowed"),
+    ],
+)
+def test_more_refused_edits(invoke, commented, args, message):
+    result = invoke("edit", "a", *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message), result.stderr
+    assert commented.read_text() == COMMENTED
+
+
+def test_edit_warns_about_an_actor_missing_from_the_registry(invoke, commented):
+    result = invoke("edit", "a", "--add-actor", "Somebody New")
+    assert result.exit_code == 0
+    assert result.stderr == "tracker: warning: actor 'Somebody New' is not in the actors registry; added as written\n"
+
+
+def test_an_event_relating_to_itself_does_not_check(invoke, commented):
+    result = invoke("edit", "c", "--set", "related=[a, c]")
+    assert result.exit_code == 1
+    assert "an event cannot relate to itself" in result.stderr

@@ -98,7 +98,11 @@ def _event_problems(log: Log) -> list[Problem]:
                 )
             )
         for related_id in text_list(fields.get("related")):
-            if related_id not in event_ids:
+            if related_id == fields.get("id"):
+                problems.append(
+                    Problem(event_location(log.path, fields, "related", value=True), "an event cannot relate to itself")
+                )
+            elif related_id not in event_ids:
                 problems.append(
                     Problem(
                         event_location(log.path, fields, "related", value=True),

@@ -52,6 +52,10 @@ class _TrackerGroup(TyperGroup):
         sys.exit(result if isinstance(result, int) else 0)
 
 
+def _waiting() -> None:
+    _echo_error("tracker: waiting for another tracker to finish writing the log...")
+
+
 def _echo_error(message: str) -> None:
     from tracker.formats import escape_controls
 
@@ -609,7 +613,7 @@ def add(
         return plan_append(current, [fields])
 
     added: list[dict[str, Any]] = []
-    changed = change_log(path, plan, check=check_log, dry_run=dry_run)
+    changed = change_log(path, plan, check=check_log, dry_run=dry_run, on_wait=_waiting)
     fields = added[-1]
     for name in fields.get("actors", ()):
         if isinstance(changed.log.data, dict) and not changed.log.is_known_actor(name):
@@ -705,7 +709,11 @@ def edit(
         )  # fmt: skip
         return plan_edit_fields(current, wanted, new_fields)
 
-    changed = change_log(path, plan, check=check_log, dry_run=dry_run)
+    changed = change_log(path, plan, check=check_log, dry_run=dry_run, on_wait=_waiting)
+    if isinstance(changed.log.data, dict) and "actors" in changed.log.data:
+        for name in add_actor or ():
+            if not changed.log.is_known_actor(name):
+                _warn(f"actor '{name}' is not in the actors registry; added as written")
     _report_edit(changed, path, dry_run=dry_run, diff=unified_diff)
 
 
@@ -804,7 +812,11 @@ def _edit_in_editor(path: Path, event_id: str, *, dry_run: bool) -> None:
 
     current = read_log(path)
     original = item_text(current.text, events_list(current.log.data), find_index(current, event_id))  # type: ignore[arg-type]
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor:
+        if not sys.stdin.isatty():
+            raise UsageError("no editor: set $VISUAL or $EDITOR, or edit with options such as --set FIELD=VALUE")
+        editor = "vi"
     with tempfile.TemporaryDirectory(prefix="tracker-edit-") as folder:
         draft = Path(folder) / f"{event_id[:60]}.yaml"
         shown = original
@@ -837,6 +849,7 @@ def _edit_in_editor(path: Path, event_id: str, *, dry_run: bool) -> None:
                     lambda now, body=body: _replace_checked(now, event_id, original, body, plan_replace_event),
                     check=check_log,
                     dry_run=dry_run,
+                    on_wait=_waiting,
                 )
             except TrackerError as error:
                 if getattr(error, "concurrent", False):
@@ -879,12 +892,15 @@ def rm(
     Example: tracker rm 2024-04-10-biden-backs-kishida-dialogue --yes
     """
     from tracker.check import check_log
-    from tracker.edit import plan_remove, unified_diff
+    from tracker.edit import plan_remove, referring_events, refuse_related, unified_diff
     from tracker.store import change_log, read_log
 
     path = _log_path(file)
     log = read_log(path).log
     event_ids = list(dict.fromkeys(_resolve_raw_id(log, event_id) for event_id in event_ids))
+    referrers = referring_events(log.data, set(event_ids))
+    if referrers and not force:
+        refuse_related(referrers)
     if not yes and not dry_run:
         if not sys.stdin.isatty():
             raise UsageError("refusing to remove events without confirmation; pass --yes")
@@ -898,7 +914,11 @@ def rm(
         if not typer.confirm(f"Remove {len(event_ids)} event(s)?\n{listing}\n", default=False):
             raise TrackerError("nothing removed")
     changed = change_log(
-        path, lambda current: plan_remove(current, event_ids, force=force), check=check_log, dry_run=dry_run
+        path,
+        lambda current: plan_remove(current, event_ids, force=force),
+        check=check_log,
+        dry_run=dry_run,
+        on_wait=_waiting,
     )
     if dry_run:
         typer.echo(unified_diff(str(path), changed.before.text, changed.text), nl=False)
@@ -977,7 +997,7 @@ def import_events(
         return plan_append(current, vetted.events)
 
     outcome: list[Any] = []
-    changed = change_log(path, plan, check=check_log, dry_run=dry_run)
+    changed = change_log(path, plan, check=check_log, dry_run=dry_run, on_wait=_waiting)
     vetted = outcome[-1]
     for where, existing in vetted.duplicates:
         _warn(f"{name}: {where}: skipped, same date and title as {existing} (--allow-duplicates keeps it)")
@@ -1085,6 +1105,11 @@ def git_setup(file: FileOption = None) -> None:
     for key, value in settings.items():
         subprocess.run(["git", "-C", str(root), "config", key, value], check=True)
         _echo_error(f"tracker: git config {key} '{value}'")
+    _echo_error(
+        "tracker: commit .gitattributes so that every clone merges the log this way, and run "
+        "'tracker git-setup' once in each clone (git config is not shared); "
+        f"add .{path.name}.lock to .gitignore"
+    )
 
 
 @app.command()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracker.errors import Location, LogError, TrackerError, UsageError
+from tracker.model import EVENT_FIELDS
 from tracker.nodes import YamlList, YamlMap, plain
 from tracker.splice import (
     Splice,
@@ -112,15 +113,9 @@ def plan_remove(current: LogFile, event_ids: Sequence[str], *, force: bool = Fal
     events = events_list(current.log.data)
     indexes = [find_index(current, event_id) for event_id in dict.fromkeys(event_ids)]
     doomed = {events[index]["id"] for index in indexes}  # type: ignore[index]
-    referrers = {
-        fields["id"]: [related for related in _related(fields) if related in doomed]
-        for position, fields in enumerate(events or ())
-        if position not in indexes and isinstance(fields, YamlMap)
-    }
-    referrers = {referrer: ids for referrer, ids in referrers.items() if ids}
+    referrers = referring_events(current.log.data, doomed)
     if referrers and not force:
-        pointing = "; ".join(f"{referrer} relates to {', '.join(ids)}" for referrer, ids in referrers.items())
-        raise TrackerError(f"other events relate to it: {pointing} (use --force to remove those references too)")
+        refuse_related(referrers)
     text = current.text
     splices = []
     for index in indexes:
@@ -137,6 +132,23 @@ def plan_remove(current: LogFile, event_ids: Sequence[str], *, force: bool = Fal
             expected_position = position - sum(1 for index in indexes if index < position)
             expected["events"][expected_position] = new_fields
     return Plan(splices, expected, details=sorted(referrers))
+
+
+def referring_events(data: Any, event_ids: set[str]) -> dict[str, list[str]]:
+    """Events outside `event_ids` whose `related` names some of them: id -> the ids it names."""
+    found = {}
+    for fields in events_list(data) or ():
+        if isinstance(fields, YamlMap) and fields.get("id") not in event_ids:
+            named = [related for related in _related(fields) if related in event_ids]
+            if named:
+                found[str(fields.get("id"))] = named
+    return found
+
+
+def refuse_related(referrers: dict[str, list[str]]) -> None:
+    """Raise the error that keeps rm from leaving `related` ids pointing nowhere."""
+    pointing = "; ".join(f"{referrer} relates to {', '.join(ids)}" for referrer, ids in referrers.items())
+    raise TrackerError(f"other events relate to it: {pointing} (use --force to remove those references too)")
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
@@ -179,8 +191,17 @@ def _field_splices(text: str, newline: str, old: YamlMap, new: dict[str, Any]) -
             splices.append(replace_field(text, old, key, new[key], newline))
     added = {key: value for key, value in new.items() if key not in old}
     for key, value in added.items():
-        splices.append(add_field(text, old, key, value, newline))
-    return _merge_insertions(splices)
+        splices.append(add_field(text, old, key, value, newline, after=_place_for(key, old, kept_keys)))
+    return _merge_insertions(sorted(splices, key=lambda splice: splice.start))
+
+
+def _place_for(key: str, old: YamlMap, kept: list[str]) -> str | None:
+    """The kept field a new field goes after: the nearest one before it in the usual order."""
+    if key not in EVENT_FIELDS:
+        return None
+    earlier = EVENT_FIELDS[: EVENT_FIELDS.index(key)]
+    present = [name for name in kept if name in earlier]
+    return max(present, key=EVENT_FIELDS.index) if present else None
 
 
 def _merge_insertions(splices: list[Splice]) -> list[Splice]:

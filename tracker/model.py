@@ -554,6 +554,9 @@ def edited_fields(
     are added by registry name and removed by name or alias; tags keep the log's spelling.
     """
     new = dict(fields)
+    for option, names in (("--add-actor", add_actors), ("--add-tag", add_tags)):
+        if any(not name.strip() for name in names):
+            raise UsageError(f"{option}: must not be empty")
     for key, value in (set_values or {}).items():
         if value is None or value == "" or value == []:
             raise UsageError(f"--set {key}: empty value (use --unset {key} to remove a field)")

@@ -188,9 +188,9 @@ def replace_field(text: str, fields: YamlMap, key: str, value: Any, newline: str
     return Splice(start, end, replacement)
 
 
-def add_field(text: str, fields: YamlMap, key: str, value: Any, newline: str) -> Splice:
-    """A splice adding `key: value` after the mapping's last field."""
-    last_key = list(fields)[-1]
+def add_field(text: str, fields: YamlMap, key: str, value: Any, newline: str, *, after: str | None = None) -> Splice:
+    """A splice adding `key: value` after the field `after` (default: the mapping's last field)."""
+    last_key = after if after in fields else list(fields)[-1]
     _, end = field_range(text, fields, last_key)
     column = fields.key_marks[last_key].column
     lead = "" if text[:end].endswith("\n") else newline

@@ -128,8 +128,9 @@ def decode(raw: bytes, display: str) -> str:
 
 
 @contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `path` (a lock file beside it) so that writers queue."""
+def locked(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (a lock file beside it) so that writers queue;
+    `on_wait` is called once if another writer holds it."""
     lock_path = path.with_name(f".{path.name}.lock")
     try:
         descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -139,7 +140,12 @@ def locked(path: Path) -> Iterator[None]:
             Location(str(lock_path)),
         ) from None
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield
     finally:
         os.close(descriptor)
@@ -229,6 +235,7 @@ def change_log(
     *,
     check: Callable[[Log, list[Problem]], list[Problem]],
     dry_run: bool = False,
+    on_wait: Callable[[], None] | None = None,
 ) -> Changed:
     """Change the log at `path` through the one safe write path.
 
@@ -245,7 +252,7 @@ def change_log(
         raise UsageError(f"{path}: folder {real_path.parent} does not exist")
     if real_path.exists() and not real_path.is_file():
         raise UsageError(f"{path}: not a regular file; tracker writes only to a plain file")
-    with locked(real_path):
+    with locked(real_path, on_wait):
         current = read_log(path, missing_ok=True)
         if current.newline == "\r":
             raise LogError(

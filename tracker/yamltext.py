@@ -230,8 +230,12 @@ def _dump(value: Any, indent: str, newline: str) -> str:
 def parse_value(text: str, where: str) -> Any:
     """A value typed on the command line, read as YAML the way the log is: `[a, b]` is a list,
     `x` is the text x (never a number, date or boolean), `""` and `~` are None."""
+    if "\n" in text and not text.lstrip().startswith(("[", "{", '"', "'")):
+        return text  # several lines of text stay as typed (YAML would fold them into one)
+    node = compose(text, where)
+    refuse_anchors(text, where)
     problems: list[Problem] = []
-    value = construct(compose(text, where), where, problems)
+    value = construct(node, where, problems)
     if problems:
         raise LogError(problems[0].message, Location(where))
     return plain(value)
