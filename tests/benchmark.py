@@ -13,6 +13,7 @@ plain script that loads the log with yaml.CSafeLoader and filters it.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -166,14 +167,8 @@ def run(command: list[str], repeat: int, env: dict[str, str], before: list[str] 
     return Measure(statistics.median(times), max(peaks))
 
 
-def jrnl_peer(folder: Path, log: Path, repeat: int, env: dict[str, str]) -> Measure | None:
-    """jrnl answering a date-range query on the same events, installed into a throwaway venv."""
-    venv = folder / "jrnl-venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    installed = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "jrnl"], capture_output=True, text=True)
-    if installed.returncode != 0:
-        print(f"benchmark: could not install jrnl: {installed.stderr.strip()[-300:]}", file=sys.stderr)
-        return None
+def write_journal(log: Path, journal: Path) -> None:
+    """The log's events as a jrnl journal: `[date time] Title. body`."""
     import yaml
 
     data = yaml.load(log.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
@@ -182,8 +177,19 @@ def jrnl_peer(folder: Path, log: Path, repeat: int, env: dict[str, str]) -> Meas
         date = str(event["date"]).rstrip("~?")
         date = date + "-01" * (2 - date.count("-"))
         entries.append(f"[{date} 09:00] {event['title']}.\n{event.get('summary', '')}\n")
-    journal = folder / "journal.txt"
     journal.write_text("\n".join(entries), encoding="utf-8")
+
+
+def jrnl_peer(folder: Path, log: Path, repeat: int, env: dict[str, str]) -> Measure | None:
+    """jrnl answering a date-range query on the same events, installed into a throwaway venv."""
+    venv = folder / "jrnl-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    installed = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "jrnl"], capture_output=True, text=True)
+    if installed.returncode != 0:
+        print(f"benchmark: could not install jrnl: {installed.stderr.strip()[-300:]}", file=sys.stderr)
+        return None
+    journal = folder / "journal.txt"
+    subprocess.run([sys.executable, __file__, "--journal", str(log), str(journal)], check=True)
     config_home = folder / "config"
     (config_home / "jrnl").mkdir(parents=True)
     (config_home / "jrnl" / "jrnl.yaml").write_text(
@@ -216,7 +222,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs per scenario (default 5)")
     parser.add_argument("--peers", action="store_true", help="also time jrnl on the same events")
     parser.add_argument("--keep", type=Path, help="write the generated logs here and keep them")
+    parser.add_argument("--generate", nargs=2, metavar=("PATH", "COUNT"), help=argparse.SUPPRESS)
+    parser.add_argument("--journal", nargs=2, metavar=("LOG", "JOURNAL"), help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.generate:
+        # In a child process, so that the parent stays small: a forked child's peak RSS counts the parent's.
+        print(json.dumps(generate_log(Path(options.generate[0]), int(options.generate[1]))))
+        return
+    if options.journal:
+        write_journal(Path(options.journal[0]), Path(options.journal[1]))
+        return
 
     folder = options.keep or Path(tempfile.mkdtemp(prefix="tracker-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -227,8 +242,11 @@ def main() -> None:
     big = folder / "big.yaml"
     small = folder / "small.yaml"
     print(f"generating {options.events:,} events...", file=sys.stderr)
-    terms = generate_log(big, options.events)
-    generate_log(small, 100)
+    generated = subprocess.run(
+        [python, __file__, "--generate", str(big), str(options.events)], capture_output=True, text=True, check=True
+    )
+    terms = json.loads(generated.stdout)
+    subprocess.run([python, __file__, "--generate", str(small), "100"], capture_output=True, check=True)
     (folder / "typer_floor.py").write_text(TYPER_FLOOR)
     (folder / "yaml_floor.py").write_text(YAML_FLOOR)
     repeat = options.repeat

@@ -522,20 +522,12 @@ def show(
 
     Example: tracker show 2024-04-02-north-korea-tests-hypersonic-irbm
     """
-    from tracker.query import resolve_id, suggest
+    from tracker.query import match_id
     from tracker.store import load_log
     from tracker.views import render_event
 
     log = load_log(_log_path(file))
-    event = resolve_id(log, event_id)
-    if event is None:
-        ids = [event.id for event in log.events]
-        starting = [known for known in ids if known.startswith(event_id)]
-        if event_id and len(starting) > 1:
-            raise TrackerError(f"id prefix '{event_id}' matches {len(starting)} events: {', '.join(starting[:5])}")
-        close = suggest(event_id, ids)
-        hint = "; did you mean: " + ", ".join(close) if close else ""
-        raise TrackerError(f"no event with id '{event_id}'{hint}")
+    event = log.event_by_id(match_id([event.id for event in log.events], event_id))
     typer.echo(render_event(event, log, color=_use_color(), width=_text_width()), nl=False)
 
 
@@ -729,29 +721,10 @@ def plain_fields(current: Any, event_id: str) -> dict[str, Any]:
 def _resolve_raw_id(log: Any, wanted: str) -> str:
     """The id of the event `wanted` names, exactly or as a unique prefix, among every entry of the log."""
     from tracker.model import raw_events
+    from tracker.query import match_id
 
-    ids = [
-        fields["id"]
-        for fields in raw_events(log.data)
-        if isinstance(fields, dict) and isinstance(fields.get("id"), str)
-    ]
-    if wanted in ids:
-        return wanted
-    starting = [known for known in ids if known.startswith(wanted)] if wanted else []
-    if len(starting) == 1:
-        return starting[0]
-    if len(starting) > 1:
-        raise TrackerError(f"id prefix '{wanted}' matches {len(starting)} events: {', '.join(starting[:5])}")
-    _no_such_event(log, wanted)
-    return wanted
-
-
-def _no_such_event(log: Any, event_id: str) -> None:
-    from tracker.query import suggest
-
-    close = suggest(event_id, [event.id for event in log.events])
-    hint = "; did you mean: " + ", ".join(close) if close else ""
-    raise TrackerError(f"no event with id '{event_id}'{hint}")
+    entries = [fields for fields in raw_events(log.data) if isinstance(fields, dict)]
+    return match_id([fields["id"] for fields in entries if isinstance(fields.get("id"), str)], wanted)
 
 
 def _set_values(assignments: list[str]) -> dict[str, Any]:

@@ -47,16 +47,10 @@ class EditResult:
 
 def find_index(current: LogFile, event_id: str) -> int:
     """The position of the event `event_id` in the events list (a TrackerError when there is none)."""
-    events = events_list(current.log.data)
-    for index, fields in enumerate(events or ()):
-        if isinstance(fields, dict) and fields.get("id") == event_id:
-            return index
-    from tracker.query import suggest
+    from tracker.query import match_id
 
-    known = [fields.get("id") for fields in events or () if isinstance(fields, dict) and fields.get("id")]
-    close = suggest(event_id, known)
-    hint = "; did you mean: " + ", ".join(close) if close else ""
-    raise TrackerError(f"no event with id '{event_id}'{hint}")
+    ids = [fields.get("id") if isinstance(fields, dict) else None for fields in events_list(current.log.data) or ()]
+    return ids.index(match_id([known for known in ids if isinstance(known, str)], event_id))
 
 
 def plan_edit_fields(current: LogFile, event_id: str, new_fields: dict[str, Any]) -> Plan:

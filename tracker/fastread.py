@@ -94,18 +94,22 @@ class _ItemReader:
     def mark(self, line: int, column: int) -> Mark:
         return Mark((line, column, self.offsets[line] + column))
 
+    def new_mapping(self, line: int, column: int) -> YamlMap:
+        mapping = YamlMap()
+        mapping.key_marks = {}
+        mapping.value_marks = {}
+        mapping.value_ends = {}
+        mapping.flow = False
+        mapping.start = self.mark(line, column)
+        return mapping
+
     def read(self) -> YamlMap:
         first_line = self.lines[self.start]
         after_dash = first_line[self.column + 1 :]
         if not after_dash.strip():
             raise Unsupported("an item starting on the line after its dash")
         key_column = self.column + 1 + (len(after_dash) - len(after_dash.lstrip(" ")))
-        mapping = YamlMap()
-        mapping.key_marks = {}
-        mapping.value_marks = {}
-        mapping.value_ends = {}
-        mapping.flow = False
-        mapping.start = self.mark(self.start, key_column)
+        mapping = self.new_mapping(self.start, key_column)
         number = self.start
         last_end = None
         while number < self.stop:
@@ -217,12 +221,7 @@ class _ItemReader:
         return items, items.start, end_index, end_line, number
 
     def list_mapping(self, number: int, key_column: int) -> tuple[YamlMap, int, int]:
-        mapping = YamlMap()
-        mapping.key_marks = {}
-        mapping.value_marks = {}
-        mapping.value_ends = {}
-        mapping.flow = False
-        mapping.start = self.mark(number, key_column)
+        mapping = self.new_mapping(number, key_column)
         end_index = None
         first = True
         while number < self.stop:

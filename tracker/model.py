@@ -210,9 +210,6 @@ class Log:
         """All events, ordered by sort_key."""
         return sorted(self.events, key=lambda event: event.sort_key)
 
-    def top_level_keys(self) -> list[str]:
-        return list(self.data) if isinstance(self.data, dict) else []
-
 
 def build_log(data: Any, path: str) -> tuple[Log, list[Problem]]:
     """Build a Log from constructed YAML, collecting every problem that makes an entry unusable.

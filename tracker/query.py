@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tracker.dates import PartialDate, date_label
+from tracker.errors import TrackerError
 from tracker.model import Event, Log, normalise_name
 
 
@@ -98,13 +99,21 @@ def suggest(value: str, known: Sequence[str], count: int = 3) -> list[str]:
     return [by_key[key] for key in keys]
 
 
-def resolve_id(log: Log, wanted: str) -> Event | None:
-    """The event with id `wanted`, else the only one whose id starts with it (as git resolves hashes)."""
-    event = log.event_by_id(wanted)
-    if event is not None or not wanted:
-        return event
-    matches = [event for event in log.events if event.id.startswith(wanted)]
-    return matches[0] if len(matches) == 1 else None
+def match_id(ids: Sequence[str], wanted: str) -> str:
+    """The id `wanted` names: itself, else the only id starting with it (as git resolves hashes).
+
+    Raises TrackerError naming the candidates when the prefix is ambiguous, or the closest ids.
+    """
+    if wanted in ids:
+        return wanted
+    starting = [known for known in ids if known.startswith(wanted)] if wanted else []
+    if len(starting) == 1:
+        return starting[0]
+    if starting:
+        raise TrackerError(f"id prefix '{wanted}' matches {len(starting)} events: {', '.join(starting[:5])}")
+    close = suggest(wanted, ids)
+    hint = "; did you mean: " + ", ".join(close) if close else ""
+    raise TrackerError(f"no event with id '{wanted}'{hint}")
 
 
 def known_actor_names(log: Log) -> list[str]:
