@@ -336,19 +336,19 @@ def main() -> None:
     )
     print()
     header = (
-        f"{'scenario':34} {'median s':>9} {'peak MiB':>9}  {'floor':24} {'floor s':>8} {'ratio':>7}  {'target':34} met"
+        f"{'scenario':38} {'median s':>9} {'peak MiB':>9}  {'floor':24} {'floor s':>8} {'ratio':>7}  {'target':34} met"
     )
     print(header)
     print("-" * len(header))
     for name, measure in floors.items():
-        print(f"{name:34} {measure.seconds:9.3f} {measure.peak_mib:9.1f}  {'(floor)':24} {'':8} {'':7}")
+        print(f"{name:38} {measure.seconds:9.3f} {measure.peak_mib:9.1f}  {'(floor)':24} {'':8} {'':7}")
     for name, measured, floor, ratio, target, ok in rows:
         print(
-            f"{name:34} {measured.seconds:9.3f} {measured.peak_mib:9.1f}  {floor:24} "
+            f"{name:38} {measured.seconds:9.3f} {measured.peak_mib:9.1f}  {floor:24} "
             f"{floors[floor].seconds:8.3f} {ratio:7.2f}  {target:34} {'yes' if ok else 'NO'}"
         )
     print(
-        f"{'add time ratio 100k / 100':34} {add_ratio:9.2f} {'':9}  {'':24} {'':8} {'':7}  {'<= 1.3':34} {'yes' if add_ratio <= 1.3 else 'NO'}"
+        f"{'add time ratio 100k / 100':38} {add_ratio:9.2f} {'':9}  {'':24} {'':8} {'':7}  {'<= 1.3':34} {'yes' if add_ratio <= 1.3 else 'NO'}"
     )
     if not options.keep:
         shutil.rmtree(folder, ignore_errors=True)
