@@ -606,3 +606,46 @@ def test_add_warns_about_a_twin_and_a_future_date(invoke, in_log_folder):
     )
     future = invoke("add", "Planned summit", "--date", "2999-01")
     assert future.stderr == "tracker: warning: --date 2999-01 is in the future\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("events: 5\n", ":1:9: 'events' must be a list of events"),
+        ("events:\n  - just text\n", ":2:5: an event must be a mapping"),
+    ],
+)
+def test_add_to_a_log_with_a_broken_structure_is_one_line(invoke, tmp_path, text, expected):
+    path = tmp_path / "events.yaml"
+    path.write_text(text)
+    result = invoke("add", "X", "--date", "2024", "-f", str(path))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(str(path) + expected)
+    assert result.stderr.count("\n") == 1
+    assert path.read_text() == text
+
+
+def test_a_title_with_a_line_break_does_not_check(invoke, tmp_path):
+    path = tmp_path / "events.yaml"
+    path.write_text('- {id: a, date: 2024, title: "ends with a newline\\n"}\n')
+    result = invoke("check", "-f", str(path))
+    assert result.exit_code == 1
+    assert "title must be one line" in result.stderr
+
+
+def test_add_refuses_empty_values(invoke, in_log_folder):
+    result = invoke("add", "X", "-a", "")
+    assert result.exit_code == 2
+    assert result.stderr == "tracker: --actor: must not be empty\n"
+
+
+def test_a_full_disk_on_stdout_is_one_line(log_path):
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "tracker", "list", "-f", str(log_path)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    assert result.returncode == 1
+    assert result.stderr == "tracker: cannot write the output: No space left on device\n"

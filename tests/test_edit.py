@@ -372,3 +372,17 @@ def test_an_event_relating_to_itself_does_not_check(invoke, commented):
     result = invoke("edit", "c", "--set", "related=[a, c]")
     assert result.exit_code == 1
     assert "an event cannot relate to itself" in result.stderr
+
+
+def test_an_editor_that_never_fixes_its_text_is_given_up_on(invoke, commented, tmp_path, monkeypatch):
+    counter = tmp_path / "count"
+    script = (
+        f'echo x >> {counter}\nsed -i "s/^  date: .*/  date: 2024-02-30/" "$1"\n'
+        f'echo "  # attempt $(wc -l < {counter})" >> "$1"\n'
+    )
+    monkeypatch.setenv("VISUAL", _editor(tmp_path, script))
+    result = invoke("edit", "c")
+    assert result.exit_code == 1
+    assert result.stderr == "tracker: gave up after 20 invalid edits; the log is unchanged\n"
+    assert len(counter.read_text().splitlines()) == 20
+    assert commented.read_text() == COMMENTED

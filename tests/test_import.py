@@ -273,3 +273,28 @@ def test_with_map_only_mapped_columns_are_read_and_one_day_ends_are_dropped(invo
     result = invoke("import", str(source), *[arg for pair in maps for arg in ("--map", pair)])
     assert result.exit_code == 0, result.output
     assert _events(invoke, target) == [{"id": "2024-05-03-one-day", "date": "2024-05-03", "title": "One day"}]
+
+
+def test_a_csv_with_an_unterminated_quote_is_refused(invoke, target, tmp_path):
+    source = tmp_path / "rows.csv"
+    source.write_text('date,title\n2024-01-01,"unterminated\n')
+    result = invoke("import", str(source))
+    assert result.exit_code == 1
+    assert "invalid CSV" in result.stderr
+    assert target.read_text() == TARGET
+
+
+def test_jsonl_errors_name_line_and_column(invoke, target, tmp_path):
+    source = tmp_path / "rows.jsonl"
+    source.write_text('{"date": "2024", "title": "ok"}\n{"date": "2024"\n')
+    result = invoke("import", str(source))
+    assert result.exit_code == 1
+    assert result.stderr == f"{source}:2:16: invalid JSON: Expecting ',' delimiter\n"
+
+
+def test_map_targets_are_checked_for_json_too(invoke, target, tmp_path):
+    source = tmp_path / "rows.json"
+    source.write_text('[{"a": "2024", "title": "x"}]')
+    result = invoke("import", str(source), "--map", "a=nofield")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("tracker: --map: 'nofield' is not a field")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from datetime import date
@@ -33,6 +34,12 @@ class _TrackerGroup(TyperGroup):
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
             result = super().main(*args, standalone_mode=False, **kwargs)
+            sys.stdout.flush()
+        except OSError as error:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stays open: Python flushes stdout at exit
+            if error.errno != errno.EPIPE:
+                _echo_error(f"tracker: cannot write the output: {error.strerror or error}")
+            sys.exit(1)
         except typer.Abort:
             _echo_error("tracker: aborted")
             sys.exit(1)
@@ -701,7 +708,7 @@ def edit(
         )  # fmt: skip
         return plan_edit_fields(current, wanted, new_fields)
 
-    changed = change_log(path, plan, check=check_log, dry_run=dry_run, on_wait=_waiting)
+    changed = change_log(path, plan, check=check_log, dry_run=dry_run, on_wait=_waiting, may_fix=True)
     if isinstance(changed.log.data, dict) and "actors" in changed.log.data:
         for name in add_actor or ():
             if not changed.log.is_known_actor(name):
@@ -769,6 +776,7 @@ def _report_edit(changed: Any, path: Path, *, dry_run: bool, diff: Any) -> None:
 
 
 EDIT_HEADER = "# tracker: "
+EDIT_ATTEMPTS = 20  # a person gives up sooner; a scripted $EDITOR that never fixes its text must not loop forever
 
 
 def _edit_in_editor(path: Path, event_id: str, *, dry_run: bool) -> None:
@@ -793,7 +801,7 @@ def _edit_in_editor(path: Path, event_id: str, *, dry_run: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="tracker-edit-") as folder:
         draft = Path(folder) / f"{event_id[:60]}.yaml"
         shown = original
-        while True:
+        for _ in range(EDIT_ATTEMPTS):
             draft.write_text(shown, encoding="utf-8")
             try:
                 finished = subprocess.run([*shlex.split(editor), str(draft)])
@@ -823,6 +831,7 @@ def _edit_in_editor(path: Path, event_id: str, *, dry_run: bool) -> None:
                     check=check_log,
                     dry_run=dry_run,
                     on_wait=_waiting,
+                    may_fix=True,
                 )
             except TrackerError as error:
                 if getattr(error, "concurrent", False):
@@ -834,6 +843,7 @@ def _edit_in_editor(path: Path, event_id: str, *, dry_run: bool) -> None:
                 continue
             _report_edit(changed, path, dry_run=dry_run, diff=unified_diff)
             return
+    raise TrackerError(f"gave up after {EDIT_ATTEMPTS} invalid edits; the log is unchanged")
 
 
 def _replace_checked(current: Any, event_id: str, original: str, body: str, plan_replace_event: Any) -> Any:
@@ -892,6 +902,7 @@ def rm(
         check=check_log,
         dry_run=dry_run,
         on_wait=_waiting,
+        may_fix=True,
     )
     if dry_run:
         typer.echo(unified_diff(str(path), changed.before.text, changed.text), nl=False)

@@ -98,6 +98,10 @@ def _looks_like_timelinejs(text: str) -> bool:
 def read_rows(text: str, format_name: str, source: str, *, mapping: dict[str, str] | None = None) -> list[Row]:
     """The incoming events of `text` in `format_name`, columns renamed by `mapping` (column -> field)."""
     mapping = mapping or {}
+    targets = (*EVENT_FIELDS, *DATE_PART_FIELDS)
+    unknown_targets = [target for target in mapping.values() if target not in targets]
+    if unknown_targets:
+        raise UsageError(f"--map: '{unknown_targets[0]}' is not a field; map columns to {', '.join(targets)}")
     if format_name == "yaml":
         rows = _yaml_rows(text, source)
     elif format_name == "json":
@@ -119,8 +123,9 @@ def _yaml_rows(text: str, source: str) -> list[Row]:
     from tracker.store import parse_text
 
     log, problems = parse_text(text, source)
-    if not isinstance(log.data, list) and not (isinstance(log.data, dict) and "events" in log.data):
-        raise LogError("holds no events: expected a log (with 'events:') or a list of events", Location(source))
+    events = log.data.get("events") if isinstance(log.data, dict) else log.data
+    if not isinstance(events, list) and not (isinstance(log.data, dict) and events is None and "events" in log.data):
+        raise LogError("holds no events: expected a log (with an 'events:' list) or a list of events", Location(source))
     errors = [problem for problem in problems if problem.is_error and "duplicate key" in problem.message]
     if errors:
         raise LogError(errors[0].message, errors[0].location)
@@ -158,17 +163,15 @@ def _jsonl_rows(text: str, source: str) -> list[Row]:
     rows = []
     for number, line in enumerate(text.splitlines(), 1):
         if line.strip():
-            rows.append(
-                Row(f"line {number}", _object(_load_json(line, f"{source}:{number}"), source, f"line {number}"))
-            )
+            rows.append(Row(f"line {number}", _object(_load_json(line, source, line=number), source, f"line {number}")))
     return rows
 
 
-def _load_json(text: str, source: str) -> Any:
+def _load_json(text: str, source: str, *, line: int | None = None) -> Any:
     try:
         return json.loads(text)
     except ValueError as error:
-        line = getattr(error, "lineno", None)
+        line = line or getattr(error, "lineno", None)
         column = getattr(error, "colno", None)
         message = getattr(error, "msg", str(error))
         raise LogError(f"invalid JSON: {message}", Location(source, line, column)) from None
@@ -182,16 +185,12 @@ def _object(item: Any, source: str, where: str) -> dict[str, Any]:
 
 def _csv_rows(text: str, source: str, *, mapping: dict[str, str], delimiter: str = ",") -> list[Row]:
     """Rows of a CSV or TSV file; with a mapping, only the mapped columns are read."""
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     if not reader.fieldnames:
         return []
     missing_columns = [column for column in mapping if column not in reader.fieldnames]
     if missing_columns:
         raise UsageError(f"--map: {source} has no column {', '.join(repr(c) for c in missing_columns)}")
-    targets = (*EVENT_FIELDS, *DATE_PART_FIELDS)
-    unknown_targets = [target for target in mapping.values() if target not in targets]
-    if unknown_targets:
-        raise UsageError(f"--map: '{unknown_targets[0]}' is not a field; map columns to {', '.join(targets)}")
     rows = []
     try:
         for record in reader:
@@ -338,7 +337,7 @@ def _vetted(raw: dict[str, Any], today: date) -> dict[str, Any]:
     title = fields.get("title")
     if not isinstance(title, str) or not title.strip():
         raise UsageError("no title (map a column to it with --map COLUMN=title)")
-    if "\n" in title.strip() or "\r" in title:
+    if "\n" in title or "\r" in title:
         raise UsageError("the title must be one line")
     if "end" in fields:
         start, finish = parse_date(fields["date"]), parse_date(fields["end"])

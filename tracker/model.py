@@ -283,7 +283,7 @@ def _build_event(raw: Any, index: int, mark: Mark, path: str, problems: list[Pro
         where = event_location(path, raw, "title", value=True) if "title" in raw else event_location(path, raw)
         problems.append(Problem(where, "event has no title"))
         usable = False
-    elif "\n" in title.strip() or "\r" in title:
+    elif "\n" in title or "\r" in title:
         problems.append(Problem(event_location(path, raw, "title", value=True), "title must be one line"))
         usable = False
     date = _event_date(raw, "date", path, problems)
@@ -457,6 +457,9 @@ def new_event_fields(
     title = title.strip()
     if not title:
         raise UsageError("TITLE: must not be empty")
+    for option, values in (("--actor", actors), ("--tag", tags), ("--source", sources), ("--related", related)):
+        if any(not value.strip() for value in values):
+            raise UsageError(f"{option}: must not be empty")
     if "\n" in title or "\r" in title:
         raise UsageError("TITLE: must be one line")
     if end is not None and end.stop <= date.stop:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tracker.errors import Location, LogError, Problem, UsageError
+from tracker.errors import Location, LogError, Problem, TrackerError, UsageError
 from tracker.model import Log, build_log
 from tracker.nodes import plain
 from tracker.splice import Splice, apply_splices
@@ -236,6 +236,7 @@ def change_log(
     check: Callable[[Log, list[Problem]], list[Problem]],
     dry_run: bool = False,
     on_wait: Callable[[], None] | None = None,
+    may_fix: bool = False,
 ) -> Changed:
     """Change the log at `path` through the one safe write path.
 
@@ -243,7 +244,8 @@ def change_log(
     splices (so ids and ranges are computed against what is really there); apply them;
     parse the new text and verify it holds exactly the document the plan expects;
     check it, refusing any error (and, when the log already had errors, any change
-    that does not fix them all); then replace the file atomically.
+    that does not fix them all); then replace the file atomically. Only a change
+    that `may_fix` (edit, rm) is tried on a log that already has errors.
     With `dry_run` everything happens but the write.
     """
     path = Path(path)
@@ -252,7 +254,7 @@ def change_log(
         raise UsageError(f"{path}: folder {real_path.parent} does not exist")
     if real_path.exists() and not real_path.is_file():
         raise UsageError(f"{path}: not a regular file; tracker writes only to a plain file")
-    with locked(real_path, on_wait):
+    with contextlib.nullcontext() if dry_run else locked(real_path, on_wait):
         current = read_log(path, missing_ok=True)
         if current.newline == "\r":
             raise LogError(
@@ -260,7 +262,13 @@ def change_log(
                 Location(current.path),
             )
         old_errors = [problem for problem in check(current.log, current.problems) if problem.is_error]
-        change = plan(current)
+        if old_errors and not may_fix:
+            raise_first_error(old_errors)
+        try:
+            change = plan(current)
+        except TrackerError:
+            raise_first_error(old_errors)  # a broken log explains a failed plan better
+            raise
         text = apply_splices(current.text, change.splices)
         try:
             new_log, new_problems = parse_text(text, current.path)

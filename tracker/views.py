@@ -75,7 +75,7 @@ def render_event(event: Event, log: Log, *, color: bool = False, width: int = 88
         out += ["", _paint("Sources", _BOLD, color)]
         for number, source in enumerate(sources, 1):
             line = f"  [{number}] {escape_controls(source.label())}"
-            if source.url:
+            if source.url and source.url != source.label():
                 line += f"  {escape_controls(source.url)}"
             out.append(line)
     links = _related_lines(event, log)

@@ -58,7 +58,7 @@ def render(report: Report) -> str:
             entry.add("url", next(url for url in links if url))
         if event.location:
             entry.add("location", _clean(event.location))
-        categories = [value for value in (event.type, *event.tags) if value]
+        categories = list(dict.fromkeys(value for value in (event.type, *event.tags) if value))
         if categories:
             entry.add("categories", categories)
         if event.status in _STATUS:
