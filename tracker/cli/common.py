@@ -16,9 +16,19 @@ from tracker import __version__
 from tracker.errors import DateError, TrackerError, UsageError
 from tracker.formats import FORMATS
 
+COMMAND_ORDER = [
+    "list", "timeline", "show", "add", "edit", "rm", "import",
+    "export", "stats", "actors", "check", "git-setup", "merge-driver",
+]  # fmt: skip
+
 
 class _TrackerGroup(TyperGroup):
     """The only exit point for errors: each becomes one line on stderr and its exit code."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """Commands in the order a reader meets them, whatever order their modules load in."""
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda name: COMMAND_ORDER.index(name) if name in COMMAND_ORDER else len(names))
 
     def invoke(self, ctx: Any) -> Any:
         try:
