@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 from tracker.errors import DateError
 
 PRECISIONS = ("year", "month", "day", "minute", "second")
-QUALIFIERS = {"": "", "~": "approximate", "?": "uncertain", "%": "approximate and uncertain"}
 
 _ISO_DATE = re.compile(
     r"(?P<year>\d{4})"
