@@ -13,6 +13,7 @@ from tracker.model import (
     INLINE_SOURCE_FIELDS,
     SOURCE_FIELDS,
     STATUSES,
+    Event,
     Log,
     attributed,
     event_location,
@@ -31,15 +32,12 @@ def check_log(log: Log, read_problems: list[Problem]) -> list[Problem]:
     `read_problems` are those found while reading (duplicate keys, unusable dates or
     titles); the rules here add consistency between events and the registries.
     """
-    problems = list(read_problems)
-    problems += _registry_problems(log)
-    problems += _event_problems(log)
-    problems += _unknown_top_level_keys(log)
+    checker = EventChecker(log)
+    usable = {id(event.fields): event for event in log.events}
+    for fields in raw_events(log.data):
+        checker.add(fields, usable.get(id(fields)))
+    problems = list(read_problems) + _registry_problems(log) + checker.finish() + _unknown_top_level_keys(log)
     return sorted(problems, key=_position)
-
-
-def _position(problem: Problem) -> tuple[int, int]:
-    return (problem.location.line or 0, problem.location.column or 0)
 
 
 def _registry_problems(log: Log) -> list[Problem]:
@@ -80,48 +78,81 @@ def _registry_date_problems(path: str, fields: Any) -> list[Problem]:
     return []
 
 
-def _event_problems(log: Log) -> list[Problem]:
-    """Rules on each event's fields, run on every entry, even one whose date or title is unusable."""
-    problems = _duplicate_ids(log)
-    entries = [fields for fields in raw_events(log.data) if isinstance(fields, YamlMap)]
-    event_ids = {fields["id"] for fields in entries if isinstance(fields.get("id"), str)}
-    has_actor_registry = isinstance(log.data, dict) and "actors" in log.data
-    for fields in entries:
-        if not isinstance(fields.get("id"), str) or not fields["id"]:
-            problems.append(Problem(event_location(log.path, fields), "event has no id"))
+def _position(problem: Problem) -> tuple[int, int]:
+    return (problem.location.line or 0, problem.location.column or 0)
+
+
+class EventChecker:
+    """The rules on events, fed one event at a time (so that a large log need not be held whole).
+
+    `add` each entry of the events list in file order, with its Event when it is usable;
+    `finish` returns the problems, including those that need every id (duplicates, related).
+    """
+
+    def __init__(self, log: Log) -> None:
+        self.log = log
+        self.problems: list[Problem] = []
+        self.first_line: dict[str, int] = {}
+        self.ids: set[str] = set()
+        self.references: list[tuple[YamlMap, str]] = []
+        self.source_ids = {source.id for source in log.sources}
+        self.has_actor_registry = isinstance(log.data, dict) and "actors" in log.data
+
+    def add(self, fields: Any, event: Event | None = None) -> None:
+        """Check one entry of the events list (its own rules now, its references at finish)."""
+        if not isinstance(fields, YamlMap):
+            return
+        path = self.log.path
+        event_id = fields.get("id")
+        if isinstance(event_id, str):
+            self.ids.add(event_id)
+        if not isinstance(event_id, str) or not event_id:
+            self.problems.append(Problem(event_location(path, fields), "event has no id"))
+        elif event_id in self.first_line:
+            where = event_location(path, fields, "id", value=True)
+            message = f"duplicate id '{event_id}' (first at line {self.first_line[event_id]})"
+            self.problems.append(Problem(where, message))
+        else:
+            self.first_line[event_id] = event_location(path, fields, "id", value=True).line or 0
         status = fields.get("status")
         if isinstance(status, str) and status not in STATUSES:
-            problems.append(
+            self.problems.append(
                 Problem(
-                    event_location(log.path, fields, "status", value=True),
+                    event_location(path, fields, "status", value=True),
                     f"unknown status '{status}' (use one of: {', '.join(STATUSES)})",
                 )
             )
         for related_id in text_list(fields.get("related")):
-            if related_id == fields.get("id"):
-                problems.append(
-                    Problem(event_location(log.path, fields, "related", value=True), "an event cannot relate to itself")
-                )
-            elif related_id not in event_ids:
-                problems.append(
-                    Problem(
-                        event_location(log.path, fields, "related", value=True),
-                        f"related id '{related_id}' is not an event{_did_you_mean(related_id, event_ids)}",
-                    )
-                )
-        problems += _source_problems(log, fields)
-        if has_actor_registry:
-            problems += _unknown_actors(log, fields)
-        problems += _unknown_fields(log.path, fields, EVENT_FIELDS, "event")
-    for event in log.events:
-        if event.end is not None and event.end.stop <= event.date.stop:
-            problems.append(
+            if related_id == event_id:
+                where = event_location(path, fields, "related", value=True)
+                self.problems.append(Problem(where, "an event cannot relate to itself"))
+            else:
+                self.references.append((fields, related_id))
+        self.problems += _source_problems(self.log, fields, self.source_ids)
+        if self.has_actor_registry:
+            self.problems += _unknown_actors(self.log, fields)
+        self.problems += _unknown_fields(path, fields, EVENT_FIELDS, "event")
+        if event is not None and event.end is not None and event.end.stop <= event.date.stop:
+            self.problems.append(
                 Problem(
-                    event_location(log.path, event.fields, "end", value=True),
+                    event_location(path, event.fields, "end", value=True),
                     f"end {event.end} does not come after date {event.date}",
                 )
             )
-    return problems
+
+    def finish(self) -> list[Problem]:
+        """The problems of every event added, `related` ids resolved against all of them."""
+        event_ids = self.ids
+        for fields, related_id in self.references:
+            if related_id not in event_ids:
+                self.problems.append(
+                    Problem(
+                        event_location(self.log.path, fields, "related", value=True),
+                        f"related id '{related_id}' is not an event{_did_you_mean(related_id, event_ids)}",
+                    )
+                )
+        self.references = []
+        return self.problems
 
 
 def _unknown_actors(log: Log, fields: YamlMap) -> list[Problem]:
@@ -138,25 +169,8 @@ def _unknown_actors(log: Log, fields: YamlMap) -> list[Problem]:
     ]
 
 
-def _duplicate_ids(log: Log) -> list[Problem]:
-    """Duplicate ids among every event entry, including those unusable for other reasons."""
+def _source_problems(log: Log, fields: Any, source_ids: set[str]) -> list[Problem]:
     problems = []
-    first_seen: dict[str, Location] = {}
-    for fields in raw_events(log.data):
-        event_id = fields.get("id") if isinstance(fields, YamlMap) else None
-        if not isinstance(event_id, str) or not event_id:
-            continue
-        where = event_location(log.path, fields, "id", value=True)
-        if event_id in first_seen:
-            problems.append(Problem(where, f"duplicate id '{event_id}' (first at line {first_seen[event_id].line})"))
-        else:
-            first_seen[event_id] = where
-    return problems
-
-
-def _source_problems(log: Log, fields: Any) -> list[Problem]:
-    problems = []
-    source_ids = {source.id for source in log.sources}
     entries = fields.get("sources")
     for entry in entries if isinstance(entries, list) else [entries] if entries else []:
         if isinstance(entry, dict):

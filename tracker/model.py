@@ -188,6 +188,51 @@ class Log:
                 return event
         return None
 
+    def has_event_id(self, event_id: str) -> bool:
+        """Whether some event has this id."""
+        return self.event_by_id(event_id) is not None
+
+    def event_ids(self) -> list[str]:
+        """Every event's id, in file order."""
+        return [event.id for event in self.events]
+
+    def used_actor_names(self) -> list[str]:
+        """Actor names as events write them, each once, in first-use order."""
+        return list(dict.fromkeys(name for event in self.events for name in event.actors))
+
+    def used_tags(self) -> list[str]:
+        """Tags as events write them, each once, in first-use order."""
+        return list(dict.fromkeys(tag for event in self.events for tag in event.tags))
+
+    def used_types(self) -> list[str]:
+        """Event types, each once, in first-use order."""
+        return list(dict.fromkeys(event.type for event in self.events if event.type))
+
+    def used_fields(self) -> list[str]:
+        """Field names events use, each once, in first-use order."""
+        return list(dict.fromkeys(key for event in self.events for key in event.fields))
+
+    def candidates(
+        self,
+        *,
+        since: PartialDate | None = None,
+        until: PartialDate | None = None,
+        on: Sequence[PartialDate] = (),
+        actor_keys: Sequence[str] = (),
+        tag_keys: Sequence[str] = (),
+        type_keys: Sequence[str] = (),
+        match_all: bool = False,
+        newest: int | None = None,
+    ) -> list[Event]:
+        """Events that may match these filters, in any order: every match is among them.
+
+        A log read from its file returns all its events; one answered from the index
+        narrows them there (query.select_events applies the filters either way).
+        Keys are normalise_name()d; `newest` may cut the candidates to the N latest
+        matches when nothing but these filters applies.
+        """
+        return self.events
+
     def source_by_id(self, source_id: str) -> Source | None:
         for source in self.sources:
             if source.id == source_id:
@@ -425,9 +470,8 @@ def make_event_id(log: Log, date: PartialDate, title: str, *, taken: set[str] | 
     if len(words) > MAX_SLUG_LENGTH:
         words = words[:MAX_SLUG_LENGTH].rsplit("-", 1)[0] or words[:MAX_SLUG_LENGTH]
     base = f"{date.date_part}-{words}"
-    taken = taken if taken is not None else {event.id for event in log.events}
     candidate, number = base, 2
-    while candidate in taken:
+    while (candidate in taken) if taken is not None else log.has_event_id(candidate):
         candidate, number = f"{base}-{number}", number + 1
     return candidate
 
@@ -468,15 +512,14 @@ def new_event_fields(
         status = status.strip().lower()
         if status not in STATUSES:
             raise UsageError(f"--status: '{status}' is not one of {', '.join(STATUSES)}")
-    known_ids = {event.id for event in log.events}
     if event_id is not None:
         event_id = event_id.strip()
         if not event_id or any(char.isspace() for char in event_id):
             raise UsageError("--id: must be one word without spaces")
-        if event_id in known_ids:
+        if log.has_event_id(event_id):
             raise UsageError(f"--id: an event with id '{event_id}' already exists")
     for related_id in related:
-        if related_id not in known_ids:
+        if not log.has_event_id(related_id):
             raise UsageError(f"--related: no event with id '{related_id}'")
     fields: dict[str, Any] = {
         "id": event_id or make_event_id(log, date, title),
@@ -490,9 +533,9 @@ def new_event_fields(
     if actors:
         fields["actors"] = list(dict.fromkeys(log.canonical_actor(name.strip()) for name in actors))
     if type:
-        fields["type"] = _known_spelling(type.strip(), [event.type for event in log.events])
+        fields["type"] = _known_spelling(type.strip(), log.used_types())
     if tags:
-        used_tags = [tag for event in log.events for tag in event.tags]
+        used_tags = log.used_tags()
         fields["tags"] = list(dict.fromkeys(_known_spelling(tag.strip(), used_tags) for tag in tags))
     if location:
         fields["location"] = location.strip()
@@ -584,7 +627,7 @@ def edited_fields(
     if add_tags or remove_tags:
         gone = {normalise_name(tag) for tag in remove_tags}
         tags = [tag for tag in text_list(new.get("tags")) if normalise_name(tag) not in gone]
-        used = [tag for event in log.events for tag in event.tags]
+        used = log.used_tags()
         tags += [_known_spelling(tag.strip(), used) for tag in add_tags]
         _set_or_drop(new, "tags", list(dict.fromkeys(tags)))
     _validate_edit(log, fields, new)

@@ -49,8 +49,12 @@ def select_events(
     type_keys = {normalise_name(kind) for kind in types}
     needles = [" ".join(text.casefold().split()) for text in search]
     combine = all if match_all else any
+    candidates = log.candidates(
+        since=since, until=until, on=on, actor_keys=actor_keys, tag_keys=tag_keys, type_keys=sorted(type_keys),
+        match_all=match_all, newest=limit if not needles else None,
+    )  # fmt: skip
     matches = []
-    for event in log.chronological():
+    for event in sorted(candidates, key=lambda event: event.sort_key):
         if since is not None and event.stop <= since.start:
             continue
         if until is not None and event.start >= until.stop:
@@ -120,13 +124,7 @@ def known_actor_names(log: Log) -> list[str]:
     """Every registry name, then their aliases, then names used only in events."""
     names = [actor.name for actor in log.actors]
     names += [alias for actor in log.actors for alias in actor.aliases]
-    names += [name for event in log.events for name in event.actors]
-    return list(dict.fromkeys(names))
-
-
-def known_tags(log: Log) -> list[str]:
-    """Every tag used in the log, in first-use order."""
-    return list(dict.fromkeys(tag for event in log.events for tag in event.tags))
+    return list(dict.fromkeys(names + log.used_actor_names()))
 
 
 def _unknown_terms(log: Log, actors: Sequence[str], tags: Sequence[str], types: Sequence[str]) -> list[str]:
@@ -138,13 +136,13 @@ def _unknown_terms(log: Log, actors: Sequence[str], tags: Sequence[str], types: 
             if normalise_name(name) not in name_keys:
                 warnings.append(_unknown_message("actor", name, suggest(name, names)))
     if tags:
-        all_tags = known_tags(log)
+        all_tags = log.used_tags()
         tag_keys = {normalise_name(tag) for tag in all_tags}
         for tag in tags:
             if normalise_name(tag) not in tag_keys:
                 warnings.append(_unknown_message("tag", tag, suggest(tag, all_tags)))
     if types:
-        all_types = list(dict.fromkeys(event.type for event in log.events if event.type))
+        all_types = log.used_types()
         type_keys = {normalise_name(kind) for kind in all_types}
         for kind in types:
             if normalise_name(kind) not in type_keys:

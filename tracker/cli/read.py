@@ -104,7 +104,7 @@ def _warn_unknown_columns(columns: list[str], log: Any) -> None:
     from tracker.model import EVENT_FIELDS
     from tracker.query import suggest
 
-    used = set(EVENT_FIELDS) | {key for event in log.events for key in event.fields}
+    used = set(EVENT_FIELDS) | set(log.used_fields())
     for column in columns:
         if column not in used:
             close = suggest(column, sorted(used))
@@ -155,7 +155,7 @@ def show(
     from tracker.views import render_event
 
     log = load_log(_log_path(file))
-    event = log.event_by_id(match_id([event.id for event in log.events], event_id))
+    event = log.event_by_id(match_id(log.event_ids(), event_id))
     typer.echo(render_event(event, log, color=_use_color(), width=_text_width()), nl=False)
 
 
