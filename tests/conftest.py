@@ -8,6 +8,16 @@ from typer.testing import CliRunner
 
 from tracker.cli import app
 
+
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path_factory, monkeypatch):
+    """Every test indexes into its own cache folder, never the user's."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    monkeypatch.delenv("TRACKER_NO_INDEX", raising=False)
+    return folder
+
+
 SAMPLE_LOG = textwrap.dedent(
     """\
     # Sample log for tests

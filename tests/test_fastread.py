@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tracker import fastread
-from tracker.nodes import YamlList, YamlMap
+from tracker.nodes import YamlList, YamlMap, plain
 from tracker.yamltext import read_strict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +90,8 @@ def event_text(draw, indent: str):
     lines = [f"{indent}- id: e{draw(st.integers(0, 999))}"]
     for key in draw(
         st.lists(
-            st.sampled_from(["date", "title", "summary", "actors", "tags", "quotes", "empty", "note"]), unique=True
+            st.sampled_from(["date", "title", "summary", "actors", "tags", "sources", "quotes", "empty", "note"]),
+            unique=True,
         )
     ):
         pad = indent + "  "
@@ -105,6 +107,10 @@ def event_text(draw, indent: str):
             )
             lines.append(f"{pad}summary: {style}")
             lines += [f"{pad}  {line}" if line else "" for line in body]
+        elif key == "sources":
+            lines.append(f"{pad}sources:")
+            for _ in range(draw(st.integers(1, 3))):
+                lines.append(f"{pad}{draw(st.sampled_from(['', '  ']))}- {draw(scalar_line())}")
         elif key == "quotes":
             lines.append(f"{pad}quotes:")
             for _ in range(draw(st.integers(1, 2))):
@@ -157,3 +163,26 @@ def test_generated_logs_read_the_same_both_ways(text):
 )
 def test_edge_cases_read_the_same(text):
     same_as_strict(text)
+
+
+def values_same_as_strict(text: str) -> None:
+    """The quick, position-free reading of each event holds the strict reader's values."""
+    block = fastread.open_block(text, "log.yaml")
+    strict, _ = read_strict(text, "log.yaml")
+    assert block is not None
+    assert [plain(block.values(position)) for position in range(len(block))] == plain(strict["events"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log_text())
+def test_generated_events_give_the_same_values_without_positions(text):
+    try:
+        read_strict(text, "log.yaml")
+    except Exception:
+        return
+    with contextlib.suppress(fastread.NeedsWholeFile):  # callers read the whole file then
+        values_same_as_strict(text)
+
+
+def test_the_bundled_log_gives_the_same_values_without_positions():
+    values_same_as_strict((ROOT / "events.yaml").read_text(encoding="utf-8"))

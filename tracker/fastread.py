@@ -300,55 +300,60 @@ class _ItemReader:
         return items, items.start, end
 
     def block_scalar(self, number: int, key_column: int, column: int, raw: str) -> tuple[Any, Mark, int, int, int]:
-        header = _BLOCK_HEADER.match(raw.rstrip(" "))
-        if header is None:
-            raise Unsupported("a block scalar header with an indentation indicator")
-        style, chomping = header[1], header[2]
         mark = self.mark(number, column)
-        content: list[str] = []
-        content_indent = None
-        following = number + 1
-        last_content = number
-        while following < self.stop:
-            line = self.lines[following]
-            if "\t" in line:
-                raise Unsupported("tab")
-            stripped = line.lstrip(" ")
-            if not stripped:
-                content.append("")
-                following += 1
-                continue
-            indent = len(line) - len(stripped)
-            if content_indent is None:
-                if indent <= key_column:
-                    break
-                content_indent = indent
-            if indent < content_indent:
-                break
-            if indent > content_indent and style == ">":
-                raise Unsupported("more-indented lines in a folded block")
-            content.append(line[content_indent:])
-            last_content = following
-            following += 1
-        if content_indent is None:
-            raise Unsupported("an empty block scalar")
-        trailing = len(content) - (last_content - number)
-        body = content[: len(content) - trailing]
-        if any(line.startswith(" ") for line in body if line) and style == ">":
-            raise Unsupported("leading spaces in a folded block")
-        if any(not line.strip() and line for line in body) or not body or not body[0]:
-            raise Unsupported("blank or whitespace-only lines leading a block scalar")
-        text = "\n".join(body) if style == "|" else _fold(body)
-        if chomping == "-":
-            value = text
-        elif chomping == "+":
-            value = text + "\n" + "\n" * trailing
-        else:
-            value = text + "\n"
+        value, end_line = _block_scalar(self.lines, number, self.stop, key_column, raw)
         # PyYAML ends a block scalar at the start of the next content line, blank lines consumed.
-        end_line = last_content + 1 + trailing
         end = self.offsets[end_line] if end_line < len(self.offsets) else self.offsets[-1]
         return value, mark, end, min(end_line, len(self.offsets) - 2), end_line
+
+
+def _block_scalar(lines: list[str], number: int, stop: int, key_column: int, raw: str) -> tuple[str, int]:
+    """The value of the block scalar whose header `raw` ends line `number`, and the line after it."""
+    header = _BLOCK_HEADER.match(raw.rstrip(" "))
+    if header is None:
+        raise Unsupported("a block scalar header with an indentation indicator")
+    style, chomping = header[1], header[2]
+    content: list[str] = []
+    content_indent = None
+    following = number + 1
+    last_content = number
+    while following < stop:
+        line = lines[following]
+        if "\t" in line:
+            raise Unsupported("tab")
+        stripped = line.lstrip(" ")
+        if not stripped:
+            content.append("")
+            following += 1
+            continue
+        indent = len(line) - len(stripped)
+        if content_indent is None:
+            if indent <= key_column:
+                break
+            content_indent = indent
+        if indent < content_indent:
+            break
+        if indent > content_indent and style == ">":
+            raise Unsupported("more-indented lines in a folded block")
+        content.append(line[content_indent:])
+        last_content = following
+        following += 1
+    if content_indent is None:
+        raise Unsupported("an empty block scalar")
+    trailing = len(content) - (last_content - number)
+    body = content[: len(content) - trailing]
+    if any(line.startswith(" ") for line in body if line) and style == ">":
+        raise Unsupported("leading spaces in a folded block")
+    if any(not line.strip() and line for line in body) or not body or not body[0]:
+        raise Unsupported("blank or whitespace-only lines leading a block scalar")
+    text = "\n".join(body) if style == "|" else _fold(body)
+    if chomping == "-":
+        value = text
+    elif chomping == "+":
+        value = text + "\n" + "\n" * trailing
+    else:
+        value = text + "\n"
+    return value, last_content + 1 + trailing
 
 
 def _fold(lines: list[str]) -> str:
@@ -431,61 +436,217 @@ def _moved(mark: Mark, lines: int, index: int) -> Mark:
     return Mark((mark.line + lines, mark.column, mark.index + index))
 
 
+_NOWHERE = Mark((0, 0, 0))
+_NO_MARKS: dict[str, Any] = {}
+
+
+def read_values(lines: list[str], start: int, stop: int, column: int) -> YamlMap:
+    """The values of the list item on lines [start, stop), as the strict reader reads them, without positions.
+
+    For building the index, where positions are not needed: the mapping's marks are
+    empty (its problems are located at line 1). Covers fewer shapes than read_item
+    (no lists of mappings, no quoted or unusual flow items) and raises Unsupported for the rest.
+    """
+    key_column = column + 2
+    first = lines[start]
+    if first[column + 1 : key_column] != " " or first[key_column : key_column + 1] in ("", " "):
+        raise Unsupported("an item not written '- key: value'")
+    prefix = " " * key_column
+    fields = YamlMap()
+    fields.key_marks = fields.value_marks = _NO_MARKS
+    fields.value_ends = _NO_MARKS
+    fields.start = fields.end = _NOWHERE
+    fields.flow = False
+    number = start
+    line = first
+    while True:
+        match = _KEY_LINE.match(line, key_column)
+        if match is None or "\t" in line:
+            raise Unsupported("not a simple key line")
+        key, raw = match[1], match[3]
+        if key in fields or key in _NULLS:
+            raise Unsupported("duplicate or odd key")
+        number += 1
+        if raw is None or not raw.strip() or raw.lstrip().startswith("#"):
+            value, number = _nested_values(lines, number, stop, key_column)
+        elif raw[0] in "|>":
+            value, number = _block_scalar(lines, number - 1, stop, key_column, raw)
+        elif raw[0] == "[":
+            value = _flow_values(raw)
+        else:
+            value = _scalar(raw)[0]
+        fields[key] = value
+        while number < stop:
+            line = lines[number]
+            if line.startswith(prefix) and line[key_column : key_column + 1] not in (" ", "#", ""):
+                break
+            stripped = line.strip(" ")
+            if stripped and not stripped.startswith("#"):
+                raise Unsupported("unexpected indentation")
+            number += 1
+        else:
+            return fields
+
+
+def _nested_values(lines: list[str], number: int, stop: int, key_column: int) -> tuple[Any, int]:
+    """An empty value, or a block list of plain or quoted scalars, under a key line."""
+    following = number
+    while following < stop and (not lines[following].strip() or lines[following].lstrip().startswith("#")):
+        following += 1
+    if following >= stop:
+        return None, number
+    line = lines[following]
+    stripped = line.lstrip(" ")
+    indent = len(line) - len(stripped)
+    if indent > key_column or (indent == key_column and stripped[:2] in ("- ", "-")):
+        if not stripped.startswith("- "):
+            raise Unsupported("a nested value")
+    else:
+        return None, number
+    items = []
+    number = following
+    while number < stop:
+        line = lines[number]
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            number += 1
+            continue
+        if len(line) - len(stripped) != indent or not stripped.startswith("- "):
+            if len(line) - len(stripped) > indent:
+                raise Unsupported("a continuation inside a list item")
+            break
+        body = stripped[2:].lstrip(" ")
+        if not body or body[0] in "[{|>" or (_KEY_LINE.match(body) and not body.startswith(("'", '"'))):
+            raise Unsupported("a nested collection in a list")
+        items.append(_scalar(body)[0])
+        number += 1
+    return items, number
+
+
+def _flow_values(raw: str) -> list[str]:
+    body = raw.partition(" #")[0].rstrip(" ")
+    if not body.endswith("]") or "]" in body[:-1] or "[" in body[1:]:
+        raise Unsupported("a flow list over several lines or nested")
+    inner = body[1:-1]
+    if not inner:
+        return []
+    parts = inner.split(", ")
+    if not _SIMPLE_FLOW.fullmatch(inner) or not _NULLS.isdisjoint(parts):
+        raise Unsupported("a flow item that needs the strict reader")
+    return parts
+
+
+class NeedsWholeFile(Exception):
+    """An event that only the strict reader of the whole file can place or explain."""
+
+
+class EventBlock:
+    """A large log's `events:` block list, split into one chunk of lines per event.
+
+    `head` is the rest of the document as the strict reader reads it (with `events`
+    empty); `problems` are its problems. Items are read one at a time, with positions
+    (`item`) or without (`values`), so a caller may handle each and let it go.
+    """
+
+    def __init__(self, text: str, path: str, lines: list[str], first: int, end: int, column: int) -> None:
+        self.text = text
+        self.path = path
+        self.lines = lines
+        self.column = column
+        self.end = end
+        offsets = [0] * (len(lines) + 1)
+        total = 0
+        for number, line in enumerate(lines):
+            offsets[number] = total
+            total += len(line) + 1
+        offsets[len(lines)] = total
+        self.offsets = offsets
+        self.starts = item_starts(lines, first, end, column)
+        self.head: Any = None
+        self.problems: list[Any] = []
+        block_start, block_end = offsets[first], min(offsets[end], len(text))
+        blanked = "".join(" " * len(line) + "\n" for line in lines[first:end])[: block_end - block_start]
+        self.head, self.problems = read_strict(text[:block_start] + blanked + text[block_end:], path)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def _stop(self, position: int) -> int:
+        return self.starts[position + 1] if position + 1 < len(self.starts) else self.end
+
+    def item(self, position: int) -> YamlMap:
+        """Event `position` with the positions the strict reader gives (NeedsWholeFile when only it can say)."""
+        start, stop = self.starts[position], self._stop(position)
+        try:
+            return read_item(self.lines, self.offsets, start, stop, self.column)
+        except Unsupported:
+            pass
+        piece = self.text[self.offsets[start] : min(self.offsets[stop], len(self.text))]
+        try:
+            parsed, piece_problems = read_strict(piece, self.path)
+        except LogError:
+            raise NeedsWholeFile from None  # so that the error names its place in the whole file
+        if piece_problems or not isinstance(parsed, YamlList) or len(parsed) != 1 or not isinstance(parsed[0], YamlMap):
+            raise NeedsWholeFile  # problems are reported against the whole file
+        item = parsed[0]
+        shift(item, start, self.offsets[start])
+        return item
+
+    def values(self, position: int) -> YamlMap:
+        """Event `position`'s values; positions only where the quick reader could not read it."""
+        try:
+            return read_values(self.lines, self.starts[position], self._stop(position), self.column)
+        except Unsupported:
+            return self.item(position)
+
+    def assemble(self, items: list[YamlMap]) -> Any:
+        """The whole document: `head` with `items` as its events list."""
+        data = self.head
+        column = self.column
+        events = YamlList(items)
+        events.flow = False
+        events.item_marks = [item.start for item in items]
+        events.start = Mark((self.starts[0], column, self.offsets[self.starts[0]] + column))
+        events.end = items[-1].end
+        data["events"] = events
+        data.value_marks["events"] = events.start
+        data.value_ends["events"] = events.end.index
+        if list(data)[-1] == "events":
+            data.end = events.end
+        return data
+
+
+def open_block(text: str, path: str) -> EventBlock | None:
+    """The log's events block, or None when the log is not a mapping with a non-empty `events:` block list."""
+    if "\r" in text:
+        return None
+    lines = text.split("\n")
+    found = split_events(lines)
+    if found is None:
+        return None
+    first, end, column = found
+    # After a final newline, split() yields one more, empty, "line" that is not in the file.
+    end = min(end, len(lines) - 1 if text.endswith("\n") else len(lines))
+    block = EventBlock(text, path, lines, first, end, column)
+    data = block.head
+    if not block.starts or not isinstance(data, YamlMap) or "events" not in data or data["events"] is not None:
+        return None
+    return block
+
+
 # Below this size the strict reader alone is fast enough.
 FAST_THRESHOLD = 256 * 1024
 
 
 def read_fast(text: str, path: str) -> tuple[Any, list[Any]]:
     """Read a log like yamltext.read_strict, event by event where it can; the same result, faster."""
-    if len(text) < FAST_THRESHOLD or "\r" in text:
+    if len(text) < FAST_THRESHOLD:
         return read_strict(text, path)
-    lines = text.split("\n")
-    found = split_events(lines)
-    if found is None:
+    block = open_block(text, path)
+    if block is None:
         return read_strict(text, path)
-    first, end, column = found
-    # After a final newline, split() yields one more, empty, "line" that is not in the file.
-    end = min(end, len(lines) - 1 if text.endswith("\n") else len(lines))
-    offsets = [0] * (len(lines) + 1)
-    total = 0
-    for number, line in enumerate(lines):
-        offsets[number] = total
-        total += len(line) + 1
-    offsets[len(lines)] = total
-    block_start, block_end = offsets[first], min(offsets[end], len(text))
-    blanked = "".join(" " * len(line) + "\n" for line in lines[first:end])[: block_end - block_start]
-    data, problems = read_strict(text[:block_start] + blanked + text[block_end:], path)
-    if not isinstance(data, YamlMap) or "events" not in data or data["events"] is not None:
+    try:
+        items = [block.item(position) for position in range(len(block))]
+    except NeedsWholeFile:
         return read_strict(text, path)
-    starts = item_starts(lines, first, end, column)
-    events = YamlList()
-    events.flow = False
-    events.item_marks = []
-    for position, start in enumerate(starts):
-        stop = starts[position + 1] if position + 1 < len(starts) else end
-        try:
-            item = read_item(lines, offsets, start, stop, column)
-        except Unsupported:
-            piece = text[offsets[start] : min(offsets[stop], len(text))]
-            try:
-                parsed, piece_problems = read_strict(piece, path)
-            except LogError:
-                return read_strict(text, path)  # so that the error names its place in the whole file
-            if piece_problems or not isinstance(parsed, YamlList) or len(parsed) != 1:
-                return read_strict(text, path)  # problems are reported against the whole file
-            item = parsed[0]
-            if not isinstance(item, YamlMap):
-                return read_strict(text, path)
-            shift(item, start, offsets[start])
-        events.append(item)
-        events.item_marks.append(item.start)
-    if not events:
-        return read_strict(text, path)
-    events.start = Mark((starts[0], column, offsets[starts[0]] + column))
-    events.end = events[-1].end
-    data["events"] = events
-    data.value_marks["events"] = events.start
-    data.value_ends["events"] = events.end.index
-    if list(data)[-1] == "events":
-        data.end = events.end
-    return data, problems
+    return block.assemble(items), block.problems

@@ -221,6 +221,7 @@ class Log:
         actor_keys: Sequence[str] = (),
         tag_keys: Sequence[str] = (),
         type_keys: Sequence[str] = (),
+        search: Sequence[str] = (),
         match_all: bool = False,
         newest: int | None = None,
     ) -> list[Event]:
@@ -228,8 +229,8 @@ class Log:
 
         A log read from its file returns all its events; one answered from the index
         narrows them there (query.select_events applies the filters either way).
-        Keys are normalise_name()d; `newest` may cut the candidates to the N latest
-        matches when nothing but these filters applies.
+        Keys are normalise_name()d and `search` texts casefolded as query.searchable_text;
+        `newest` may cut the candidates to the N latest matches.
         """
         return self.events
 

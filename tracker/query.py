@@ -51,7 +51,7 @@ def select_events(
     combine = all if match_all else any
     candidates = log.candidates(
         since=since, until=until, on=on, actor_keys=actor_keys, tag_keys=tag_keys, type_keys=sorted(type_keys),
-        match_all=match_all, newest=limit if not needles else None,
+        search=needles, match_all=match_all, newest=limit,
     )  # fmt: skip
     matches = []
     for event in sorted(candidates, key=lambda event: event.sort_key):

@@ -19,6 +19,8 @@ from tracker.splice import Splice, apply_splices
 
 LOG_NAME = "events.yaml"
 
+Progress = Callable[[int, int], None]
+
 
 @dataclass
 class LogFile:
@@ -60,11 +62,11 @@ def parse_text(text: str, path: str) -> tuple[Log, list[Problem]]:
 
     data, problems = read_fast(text, path)
     log, model_problems = build_log(data, path)
-    log.heading = _first_comment(text)
+    log.heading = first_comment(text)
     return log, problems + model_problems
 
 
-def _first_comment(text: str) -> str:
+def first_comment(text: str) -> str:
     """The text of the file's first line when it is a comment: the log's heading."""
     first_line = text.split("\n", 1)[0].strip()
     return first_line.lstrip("#").strip() if first_line.startswith("#") else ""
@@ -85,20 +87,31 @@ def read_log(path: Path, *, missing_ok: bool = False) -> LogFile:
     bom = text.startswith("\ufeff")
     if bom:
         text = text[1:]
-    newline = _newline_of(text)
+    newline = newline_of(text)
     log, problems = parse_text(text, display)
     return LogFile(display, text, bom, newline, log, problems)
 
 
-def _newline_of(text: str) -> str:
+def newline_of(text: str) -> str:
     first_break = text.find("\n")
     if first_break < 0:
         return "\r" if "\r" in text else "\n"
     return "\r\n" if text[first_break - 1 : first_break] == "\r" else "\n"
 
 
-def load_log(path: Path) -> Log:
-    """Read the log for a reading command: the first error that makes it unusable raises."""
+def load_log(path: Path, *, index_folder: Path | None = None, progress: Progress | None = None) -> Log:
+    """Read the log for a reading command: the first error that makes it unusable raises.
+
+    With `index_folder`, the log is answered from its index there (built first if
+    needed, `progress` told how far along), unless the log cannot be indexed.
+    """
+    if index_folder is not None:
+        from tracker.index import IndexUnusable, open_index
+
+        try:
+            return open_index(index_folder, path, progress=progress).log()
+        except IndexUnusable:
+            pass
     log_file = read_log(path)
     raise_first_error(log_file.errors)
     return log_file.log

@@ -201,6 +201,15 @@ RawOption = Annotated[
     ),
 ]
 
+NoIndexOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-index",
+        envvar="TRACKER_NO_INDEX",
+        help="Read the log itself, not its index in the cache folder ($TRACKER_NO_INDEX=1 does the same).",
+    ),
+]
+
 DEFAULT_COLUMNS = ("date", "id", "title", "actors")
 
 
@@ -237,6 +246,41 @@ def _log_path(file: Path | None) -> Path:
     return find_log(str(file) if file else None)
 
 
+def _index_folder(no_index: bool) -> Path | None:
+    """The cache folder for indexes, or None when the index is not to be used."""
+    if no_index:
+        return None
+    from tracker.index import cache_folder
+
+    return cache_folder(os.environ, Path.home())
+
+
+def _progress() -> Any:
+    """A progress bar on stderr while a large log is indexed, when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    shown = [False]
+
+    def report(done: int, total: int) -> None:
+        if total < 5000 and not shown[0]:
+            return
+        shown[0] = True
+        width = 30
+        filled = width * done // max(total, 1)
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\rindexing the log [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} events{end}")
+        sys.stderr.flush()
+
+    return report
+
+
+def _load_log(file: Path | None, no_index: bool) -> Any:
+    """The log to read: from its index unless `no_index`."""
+    from tracker.store import load_log
+
+    return load_log(_log_path(file), index_folder=_index_folder(no_index), progress=_progress())
+
+
 def _option_date(option: str, text: str | None) -> Any:
     if text is None:
         return None
@@ -265,10 +309,10 @@ def _selection(
     all: bool,
     limit: int | None,
     reverse: bool,
+    no_index: bool = False,
 ) -> Any:
     """Read the log, apply the filters, print warnings; returns the log, the events and a description of the filters."""
     from tracker.query import describe_filters, select_events
-    from tracker.store import load_log
 
     since_date = _option_date("--since", since)
     until_date = _option_date("--until", until)
@@ -284,7 +328,7 @@ def _selection(
         "match_all": all,
         "limit": limit,
     }
-    log = load_log(_log_path(file))
+    log = _load_log(file, no_index)
     selection = select_events(log, reverse=reverse, **filters)
     for warning in selection.warnings:
         _warn(warning)

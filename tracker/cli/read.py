@@ -16,6 +16,7 @@ from tracker.cli.common import (
     FileOption,
     FormatOption,
     LimitOption,
+    NoIndexOption,
     OnOption,
     RawOption,
     ReverseOption,
@@ -29,6 +30,7 @@ from tracker.cli.common import (
     _count,
     _echo_error,
     _format_name,
+    _load_log,
     _log_path,
     _selection,
     _split_columns,
@@ -57,6 +59,7 @@ def list_events(
     format: FormatOption = "table",
     columns: ColumnsOption = None,
     raw: RawOption = False,
+    no_index: NoIndexOption = False,
 ) -> None:
     """List events as a chronological table, or in any export format.
 
@@ -64,7 +67,7 @@ def list_events(
     """
     log, events, scope = _selection(
         file, since=since, until=until, on=on, actor=actor, tag=tag, type=type,
-        search=search, all=all, limit=limit, reverse=reverse,
+        search=search, all=all, limit=limit, reverse=reverse, no_index=no_index,
     )  # fmt: skip
     typer.echo(_render_events(events, log, format, columns, scope=scope, raw=raw), nl=False)
 
@@ -125,6 +128,7 @@ def timeline(
     all: AllOption = False,
     limit: LimitOption = None,
     reverse: ReverseOption = False,
+    no_index: NoIndexOption = False,
 ) -> None:
     """Show events for reading: year and month headings, one line per event.
 
@@ -134,7 +138,7 @@ def timeline(
 
     log, events, _ = _selection(
         file, since=since, until=until, on=on, actor=actor, tag=tag, type=type,
-        search=search, all=all, limit=limit, reverse=reverse,
+        search=search, all=all, limit=limit, reverse=reverse, no_index=no_index,
     )  # fmt: skip
     typer.echo(render_timeline(events, log, color=_use_color()), nl=False)
 
@@ -143,6 +147,7 @@ def timeline(
 def show(
     event_id: Annotated[str, typer.Argument(help="The id of the event to show.", metavar="ID")],
     file: FileOption = None,
+    no_index: NoIndexOption = False,
 ) -> None:
     """Show one event in full: every field, its sources, quotes and related events.
 
@@ -151,10 +156,9 @@ def show(
     Example: tracker show 2024-04-02-north-korea-tests-hypersonic-irbm
     """
     from tracker.query import match_id
-    from tracker.store import load_log
     from tracker.views import render_event
 
-    log = load_log(_log_path(file))
+    log = _load_log(file, no_index)
     event = log.event_by_id(match_id(log.event_ids(), event_id))
     typer.echo(render_event(event, log, color=_use_color(), width=_text_width()), nl=False)
 
@@ -208,6 +212,7 @@ def export(
     all: AllOption = False,
     limit: LimitOption = None,
     reverse: ReverseOption = False,
+    no_index: NoIndexOption = False,
 ) -> None:
     """Export the selected events as a report: Markdown, HTML, LaTeX, iCalendar, TimelineJS, CSV...
 
@@ -231,7 +236,7 @@ def export(
         _check_output(output, force)  # type: ignore[arg-type]
     log, events, scope = _selection(
         file, since=since, until=until, on=on, actor=actor, tag=tag, type=type,
-        search=search, all=all, limit=limit, reverse=reverse,
+        search=search, all=all, limit=limit, reverse=reverse, no_index=no_index,
     )  # fmt: skip
     text = _render_events(events, log, format_name, columns, scope=scope, raw=raw, title=title or "")
     if to_stdout:
@@ -272,6 +277,7 @@ def stats(
     all: AllOption = False,
     limit: LimitOption = None,
     reverse: Annotated[bool, typer.Option("--reverse", "-r", help="Rows in the opposite order.")] = False,
+    no_index: NoIndexOption = False,
 ) -> None:
     """Count the selected events by year, month, actor, type or tag, with a bar per row.
 
@@ -286,7 +292,7 @@ def stats(
     _refuse_events_only(format)
     log, events, scope = _selection(
         file, since=since, until=until, on=on, actor=actor, tag=tag, type=type,
-        search=search, all=all, limit=limit, reverse=False,
+        search=search, all=all, limit=limit, reverse=False, no_index=no_index,
     )  # fmt: skip
     counts = count_events(events, log, key)
     if reverse:
@@ -304,16 +310,16 @@ def stats(
 def actors(
     file: FileOption = None,
     format: TableFormatOption = "table",
+    no_index: NoIndexOption = False,
 ) -> None:
     """List actors with their aliases, number of events, and first and last dates.
 
     Example: tracker actors --format github
     """
-    from tracker.store import load_log
     from tracker.views import ACTOR_COLUMNS, actor_records
 
     _refuse_events_only(format)
-    log = load_log(_log_path(file))
+    log = _load_log(file, no_index)
     report = Report(records=actor_records(log), columns=list(ACTOR_COLUMNS))
     typer.echo(render(format, _fit(format, report)), nl=False)
 

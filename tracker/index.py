@@ -1,0 +1,666 @@
+"""The index: a log's events in an SQLite file in the user's cache folder, so that a query reads only what it prints.
+
+The log stays the source of truth. The index records which content it was built
+from (the file's stat signature and a SHA-1 per MiB of its bytes) and is used only
+while the file provably still holds that content: the signature matches and the
+file was last changed well before the index last looked at it, or, when that is
+not certain (git's "racily clean" case: a rewrite in the same clock tick keeps
+size and time), its bytes hash the same. Anything else (another signature, a
+corrupt, truncated or older index) means a rebuild, into a temporary file renamed
+into place, so concurrent readers and writers only ever see a whole index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tracker.dates import PartialDate, parse_date
+from tracker.errors import Location, Problem, TrackerError
+from tracker.model import Event, Log, build_log, normalise_name
+
+SCHEMA_VERSION = 1
+BLOCK_SIZE = 1 << 20
+# A file changed within this long of the index's last look may share its timestamp with an
+# earlier version (timestamps come from a coarse clock): such a file is compared by content.
+FINE_CLOCK_SLACK_NS = 50_000_000
+COARSE_CLOCK_SLACK_NS = 2_000_000_000
+BATCH = 2000
+
+Progress = Callable[[int, int], None]
+
+_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE events(
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL, start INTEGER NOT NULL, stop INTEGER NOT NULL,
+    rank INTEGER NOT NULL, type_key TEXT NOT NULL, fields TEXT NOT NULL
+);
+CREATE TABLE event_actors(key TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE TABLE event_tags(key TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE TABLE search(seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE checks(content TEXT PRIMARY KEY, problems TEXT NOT NULL);
+"""
+_INDEXES = """
+CREATE INDEX events_start ON events(start);
+CREATE INDEX events_stop ON events(stop);
+CREATE INDEX events_id ON events(id);
+CREATE INDEX events_type ON events(type_key);
+CREATE INDEX event_actors_key ON event_actors(key, seq);
+CREATE INDEX event_tags_key ON event_tags(key, seq);
+"""
+
+
+def cache_folder(environ: Mapping[str, str], home: Path) -> Path:
+    """Where indexes live: `$XDG_CACHE_HOME/tracker` when that is an absolute path, else `~/.cache/tracker`."""
+    base = environ.get("XDG_CACHE_HOME", "")
+    return (Path(base) if os.path.isabs(base) else home / ".cache") / "tracker"
+
+
+def index_file(folder: Path, log_path: Path) -> Path:
+    """The index of the log at `log_path` (by its real path) inside `folder`."""
+    real = os.path.realpath(log_path)
+    digest = hashlib.sha1(real.encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    return folder / f"{Path(real).stem[:40]}-{digest}.sqlite"
+
+
+def instant(moment: datetime) -> int:
+    """Microseconds since 0001-01-01 of a naive datetime: integers that sort as the datetimes do."""
+    seconds = moment.toordinal() * 86400 + moment.hour * 3600 + moment.minute * 60 + moment.second
+    return seconds * 1_000_000 + moment.microsecond
+
+
+def signature(status: os.stat_result) -> list[int]:
+    """What stat says about a file's version: device, inode, size, modification and change times."""
+    return [status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns]
+
+
+def block_digests(handle: Any, start_block: int = 0) -> list[str]:
+    """SHA-1 of each BLOCK_SIZE piece of the open binary file `handle`, from block `start_block` on."""
+    handle.seek(start_block * BLOCK_SIZE)
+    digests = []
+    while True:
+        piece = handle.read(BLOCK_SIZE)
+        if not piece:
+            return digests
+        digests.append(hashlib.sha1(piece).hexdigest())
+
+
+def content_key(digests: Sequence[str]) -> str:
+    """One key for a file's content, from its block digests."""
+    return hashlib.sha1(",".join(digests).encode()).hexdigest()
+
+
+class IndexUnusable(Exception):
+    """This log cannot be answered from an index (unreadable, has errors, or the cache cannot be written)."""
+
+
+class IndexBroken(Exception):
+    """The index turned out to be damaged while answering; it was removed, and the command should read the log."""
+
+
+class Index:
+    """An open, current index of one log."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path, log_path: Path) -> None:
+        self.connection = connection
+        self.path = path
+        self.log_path = log_path
+        self.meta = {key: json.loads(value) for key, value in connection.execute("SELECT key, value FROM meta")}
+
+    def set_meta(self, values: Mapping[str, Any]) -> None:
+        """Record `values` in the meta table (the caller commits)."""
+        self.meta.update(values)
+        self.connection.executemany(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+            [(key, json.dumps(value)) for key, value in values.items()],
+        )
+
+    def problems(self) -> list[Problem] | None:
+        """The problems `check` found in this exact content, or None when it was not checked."""
+        row = self.connection.execute(
+            "SELECT problems FROM checks WHERE content = ?", (content_key(self.meta["blocks"]),)
+        ).fetchone()
+        if row is None:
+            return None
+        return [_problem(item, str(self.log_path)) for item in json.loads(row[0])]
+
+    def record_problems(self, problems: Sequence[Problem]) -> None:
+        """Remember what `check` found in this exact content (only the latest content is kept)."""
+        with contextlib.suppress(sqlite3.Error), self.connection:
+            self.connection.execute("DELETE FROM checks")
+            self.connection.execute(
+                "INSERT INTO checks(content, problems) VALUES (?, ?)",
+                (content_key(self.meta["blocks"]), json.dumps([_problem_record(item) for item in problems])),
+            )
+
+    def log(self) -> IndexedLog:
+        """The log as the index holds it: registries now, events as queries ask for them."""
+        head = self.meta["head"]
+        log, _ = build_log(_head_data(head, self.meta["shape"]), str(self.log_path))
+        return IndexedLog(self, log)
+
+    def events(self, where: str = "", parameters: Sequence[Any] = (), tail: str = "") -> list[Event]:
+        """Events of the rows `where` selects (an SQL condition on `events`), in file order unless `tail` orders."""
+        query = "SELECT seq, fields FROM events" + (f" WHERE {where}" if where else "") + (tail or " ORDER BY seq")
+        return [_event(seq, fields) for seq, fields in self.rows(query, parameters)]
+
+    def rows(self, query: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        """The rows of `query`; a damaged index is removed and raises IndexBroken."""
+        try:
+            return self.connection.execute(query, parameters).fetchall()
+        except sqlite3.DatabaseError:
+            self.connection.close()
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            raise IndexBroken(str(self.path)) from None
+
+
+def _event(seq: int, fields_json: str) -> Event:
+    fields = json.loads(fields_json)
+    end = fields.get("end")
+    return Event(fields, parse_date(fields["date"]), parse_date(end) if end is not None else None, seq)
+
+
+def _head_data(head: Any, shape: str) -> Any:
+    if shape == "list":
+        return _Plain.list([])
+    if shape == "map":
+        return _Plain.map({**head, "events": []})
+    return None
+
+
+class _Plain:
+    """Plain values shaped like the reader's, for build_log (which reads only the registries here)."""
+
+    @staticmethod
+    def map(value: dict[str, Any]) -> Any:
+        from tracker.nodes import Mark, YamlList, YamlMap
+
+        def convert(item: Any) -> Any:
+            if isinstance(item, dict):
+                mapping = YamlMap((key, convert(inner)) for key, inner in item.items())
+                mapping.key_marks = mapping.value_marks = {}
+                mapping.value_ends = {}
+                mapping.start = mapping.end = Mark((0, 0, 0))
+                mapping.flow = False
+                return mapping
+            if isinstance(item, list):
+                items = YamlList(convert(inner) for inner in item)
+                items.item_marks = [Mark((0, 0, 0))] * len(items)
+                items.start = items.end = Mark((0, 0, 0))
+                items.flow = False
+                return items
+            return item
+
+        return convert(value)
+
+    @staticmethod
+    def list(value: list[Any]) -> Any:
+        return _Plain.map({"events": value})["events"]
+
+
+class IndexedLog(Log):
+    """A Log whose events stay in the index until asked for: queries narrow them with SQL."""
+
+    def __init__(self, index: Index, registries: Log) -> None:
+        self.index = index
+        self._events: list[Event] | None = None
+        self._file_log: Log | None = None
+        super().__init__(
+            path=registries.path,
+            actors=registries.actors,
+            sources=registries.sources,
+            data=registries.data,
+            heading=index.meta["heading"],
+        )
+        self._events = None
+
+    @property  # type: ignore[override]
+    def events(self) -> list[Event]:
+        if self._events is None:
+            try:
+                self._events = self.index.events()
+            except IndexBroken:
+                self._events = self._from_file().events
+        return self._events
+
+    @events.setter
+    def events(self, value: list[Event]) -> None:
+        self._events = value or None
+
+    def _from_file(self) -> Log:
+        """The log read from its file, for when the index turns out to be damaged midway."""
+        if self._file_log is None:
+            from tracker.store import load_log
+
+            self._file_log = load_log(self.index.log_path)
+        return self._file_log
+
+    def event_by_id(self, event_id: str) -> Event | None:
+        try:
+            found = self.index.events("id = ?", (event_id,), " ORDER BY seq LIMIT 1")
+        except IndexBroken:
+            return self._from_file().event_by_id(event_id)
+        return found[0] if found else None
+
+    def has_event_id(self, event_id: str) -> bool:
+        try:
+            return bool(self.index.rows("SELECT 1 FROM events WHERE id = ? LIMIT 1", (event_id,)))
+        except IndexBroken:
+            return self._from_file().has_event_id(event_id)
+
+    def event_ids(self) -> list[str]:
+        try:
+            return [row[0] for row in self.index.rows("SELECT id FROM events ORDER BY seq")]
+        except IndexBroken:
+            return self._from_file().event_ids()
+
+    def used_actor_names(self) -> list[str]:
+        return list(self.index.meta["actor_names"])
+
+    def used_tags(self) -> list[str]:
+        return list(self.index.meta["tags"])
+
+    def used_types(self) -> list[str]:
+        return list(self.index.meta["types"])
+
+    def used_fields(self) -> list[str]:
+        return list(self.index.meta["fields"])
+
+    def candidates(
+        self,
+        *,
+        since: PartialDate | None = None,
+        until: PartialDate | None = None,
+        on: Sequence[PartialDate] = (),
+        actor_keys: Sequence[str] = (),
+        tag_keys: Sequence[str] = (),
+        type_keys: Sequence[str] = (),
+        search: Sequence[str] = (),
+        match_all: bool = False,
+        newest: int | None = None,
+    ) -> list[Event]:
+        conditions: list[str] = []
+        parameters: list[Any] = []
+        if since is not None:
+            conditions.append("stop > ?")
+            parameters.append(instant(since.start))
+        if until is not None:
+            conditions.append("start < ?")
+            parameters.append(instant(until.stop))
+        if on:
+            conditions.append("(" + " OR ".join("(start < ? AND stop > ?)" for _ in on) + ")")
+            for period in on:
+                parameters += [instant(period.stop), instant(period.start)]
+        for table, keys in (("event_actors", actor_keys), ("event_tags", tag_keys)):
+            if not keys:
+                continue
+            groups = [[key] for key in keys] if match_all else [list(keys)]
+            for group in groups:
+                marks = ", ".join("?" for _ in group)
+                conditions.append(f"seq IN (SELECT seq FROM {table} WHERE key IN ({marks}))")
+                parameters += group
+        if type_keys:
+            conditions.append(f"type_key IN ({', '.join('?' for _ in type_keys)})")
+            parameters += list(type_keys)
+        if search:
+            matching = " OR ".join("instr(body, ?) > 0" for _ in search)
+            conditions.append(f"seq IN (SELECT seq FROM search WHERE {matching})")
+            parameters += list(search)
+        tail = ""
+        if newest is not None:
+            tail = " ORDER BY start DESC, rank DESC, id DESC, seq DESC LIMIT ?"
+            parameters.append(newest)
+        try:
+            return self.index.events(" AND ".join(conditions), parameters, tail)
+        except IndexBroken:
+            return self._from_file().events
+
+
+def open_index(folder: Path, log_path: Path, *, progress: Progress | None = None) -> Index:
+    """The current index of the log at `log_path`, built or rebuilt first when it is missing or out of date.
+
+    Raises IndexUnusable when the log cannot be served from an index: the caller then
+    reads the file itself (and reports whatever is wrong with it).
+    """
+    real = Path(os.path.realpath(log_path))
+    try:
+        status = real.stat()
+    except OSError:
+        raise IndexUnusable from None
+    database = index_file(folder, real)
+    index = _current(database, real, status)
+    if index is not None:
+        return index
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        raise IndexUnusable from None
+    _build(database, real, str(log_path), progress)
+    index = _current(database, real, real.stat())
+    if index is None:
+        raise IndexUnusable  # the file changed while it was being indexed: read it directly this time
+    return index
+
+
+def _connect(database: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(database, timeout=10, isolation_level=None)
+    connection.execute("PRAGMA synchronous = OFF")  # derived data: a damaged index is detected and rebuilt
+    return connection
+
+
+def _current(database: Path, real: Path, status: os.stat_result) -> Index | None:
+    """The index at `database` when it is whole, of this schema and log, and the file still holds its content."""
+    if not database.exists():
+        return None
+    connection = None
+    try:
+        connection = _connect(database)
+        page_count = connection.execute("PRAGMA page_count").fetchone()[0]
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+        if page_count * page_size == database.stat().st_size:  # else truncated
+            index = Index(connection, database, real)
+            meta = index.meta
+            known = meta.get("schema") == SCHEMA_VERSION and meta.get("log") == str(real) and meta.get("complete")
+            if known and _unchanged(index, real, status):
+                return index
+    except (OSError, sqlite3.Error, KeyError, IndexError, ValueError, TypeError):
+        pass
+    if connection is not None:
+        connection.close()
+    return None
+
+
+def _unchanged(index: Index, real: Path, status: os.stat_result) -> bool:
+    """Whether the file still holds the content the index was built from (updating what the index knows of it)."""
+    meta = index.meta
+    same_stat = signature(status) == meta["signature"]
+    slack = COARSE_CLOCK_SLACK_NS if status.st_mtime_ns % 1_000_000_000 == 0 else FINE_CLOCK_SLACK_NS
+    if same_stat and max(status.st_mtime_ns, status.st_ctime_ns) < meta["verified_ns"] - slack:
+        return True
+    if status.st_size != meta["signature"][2]:
+        return False
+    verified_ns = time.time_ns()
+    try:
+        with open(real, "rb") as handle:
+            before = os.fstat(handle.fileno())
+            digests = block_digests(handle)
+            after = os.fstat(handle.fileno())
+    except OSError:
+        return False
+    if digests != meta["blocks"] or signature(before) != signature(after):
+        return False
+    with contextlib.suppress(sqlite3.Error), index.connection:
+        index.set_meta({"signature": signature(after), "verified_ns": verified_ns})
+    return True
+
+
+def _build(database: Path, real: Path, display: str, progress: Progress | None) -> None:
+    """Index the log into a temporary file beside `database`, then rename it into place."""
+    from tracker.store import decode
+
+    try:
+        with open(real, "rb") as handle:
+            before = os.fstat(handle.fileno())
+            verified_ns = time.time_ns()
+            raw = handle.read()
+            view = memoryview(raw)
+            digests = [
+                hashlib.sha1(view[start : start + BLOCK_SIZE]).hexdigest() for start in range(0, len(raw), BLOCK_SIZE)
+            ]
+            del view
+            after = os.fstat(handle.fileno())
+    except OSError:
+        raise IndexUnusable from None
+    if signature(before) != signature(after):
+        raise IndexUnusable
+    try:
+        text = decode(raw, display)
+    except TrackerError:
+        raise IndexUnusable from None
+    bom = text.startswith("\ufeff")
+    if bom:
+        text = text[1:]
+    del raw
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=database.parent, prefix=f".{database.name}.", suffix=".tmp")
+        os.close(descriptor)
+    except OSError:
+        raise IndexUnusable from None
+    try:
+        connection = _connect(Path(temporary))
+        try:
+            connection.execute("PRAGMA journal_mode = OFF")
+            connection.executescript(_SCHEMA)
+            connection.execute("BEGIN")
+            writer = _Writer(connection, display)
+            facts = _fill(writer, text, display, progress)
+            if facts["append"] is not None and bom:
+                facts["append"]["offset"] += len("\ufeff".encode())
+            for statement in _INDEXES.strip().split(";\n"):
+                connection.execute(statement)
+            meta = {
+                **facts,
+                "schema": SCHEMA_VERSION,
+                "log": str(real),
+                "signature": signature(after),
+                "verified_ns": verified_ns,
+                "blocks": digests,
+                "bom": bom,
+                "complete": True,
+            }
+            connection.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?)", [(key, json.dumps(value)) for key, value in meta.items()]
+            )
+            if writer.problems is not None:
+                connection.execute(
+                    "INSERT INTO checks(content, problems) VALUES (?, ?)",
+                    (content_key(digests), json.dumps([_problem_record(item) for item in writer.problems])),
+                )
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+        os.replace(temporary, database)
+    except (OSError, sqlite3.Error):
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise IndexUnusable from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+class _Writer:
+    """Rows of events, written in batches, and what the log's vocabulary is."""
+
+    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
+        self.connection = connection
+        self.path = path
+        self.events: list[tuple[Any, ...]] = []
+        self.actors: list[tuple[str, int]] = []
+        self.tags: list[tuple[str, int]] = []
+        self.search: list[tuple[int, str]] = []
+        self.actor_names: dict[str, None] = {}
+        self.tag_names: dict[str, None] = {}
+        self.types: dict[str, None] = {}
+        self.fields: dict[str, None] = {}
+        self.problems: list[Problem] | None = None
+
+    def add(self, event: Event, log: Log) -> None:
+        from tracker.query import searchable_text
+
+        seq = event.index
+        self.events.append(
+            (
+                seq,
+                event.id,
+                instant(event.start),
+                instant(event.stop),
+                event.date.precision_rank,
+                normalise_name(event.type),
+                json.dumps(event.fields, ensure_ascii=False),
+            )
+        )
+        for key in {normalise_name(log.canonical_actor(name)) for name in event.actors}:
+            self.actors.append((key, seq))
+        for key in {normalise_name(tag) for tag in event.tags}:
+            self.tags.append((key, seq))
+        self.search.append((seq, searchable_text(event)))
+        for name in event.actors:
+            self.actor_names[name] = None
+        for tag in event.tags:
+            self.tag_names[tag] = None
+        if event.type:
+            self.types[event.type] = None
+        for key in event.fields:
+            self.fields[key] = None
+        if len(self.events) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        execute = self.connection.executemany
+        execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", self.events)
+        execute("INSERT INTO event_actors(key, seq) VALUES (?, ?)", self.actors)
+        execute("INSERT INTO event_tags(key, seq) VALUES (?, ?)", self.tags)
+        execute("INSERT INTO search(seq, body) VALUES (?, ?)", self.search)
+        self.events, self.actors, self.tags, self.search = [], [], [], []
+
+    def vocabulary(self) -> dict[str, Any]:
+        self.flush()
+        return {
+            "actor_names": list(self.actor_names),
+            "tags": list(self.tag_names),
+            "types": list(self.types),
+            "fields": list(self.fields),
+        }
+
+
+def _fill(writer: _Writer, text: str, display: str, progress: Progress | None) -> dict[str, Any]:
+    """Write every event's rows; the facts for meta (registries, vocabulary, where new events go)."""
+    from tracker.fastread import FAST_THRESHOLD, NeedsWholeFile, open_block
+    from tracker.store import first_comment
+
+    block = open_block(text, display) if len(text) >= FAST_THRESHOLD else None
+    if block is not None:
+        try:
+            facts = _fill_streaming(writer, block, display, progress)
+        except NeedsWholeFile:
+            writer.connection.execute("ROLLBACK")
+            writer.connection.execute("BEGIN")
+            writer.__init__(writer.connection, display)  # type: ignore[misc]
+            block = None
+    if block is None:
+        facts = _fill_whole(writer, text, display)
+    facts.update(writer.vocabulary())
+    facts["heading"] = first_comment(text)
+    return facts
+
+
+def _fill_whole(writer: _Writer, text: str, display: str) -> dict[str, Any]:
+    from tracker.check import check_log
+    from tracker.nodes import YamlList, plain
+    from tracker.store import parse_text
+
+    try:
+        log, problems = parse_text(text, display)
+    except TrackerError:
+        raise IndexUnusable from None
+    problems = check_log(log, problems)
+    if any(problem.is_error for problem in problems):
+        raise IndexUnusable
+    for event in log.events:
+        writer.add(_plain_event(event), log)
+    writer.problems = problems
+    data = log.data
+    head = {key: plain(value) for key, value in data.items() if key != "events"} if isinstance(data, dict) else {}
+    shape = "list" if isinstance(data, YamlList) else "map" if isinstance(data, dict) else "none"
+    return {"head": head, "shape": shape, "append": _append_point(text, data)}
+
+
+def _plain_event(event: Event) -> Event:
+    from tracker.nodes import plain
+
+    return Event(plain(event.fields), event.date, event.end, event.index)
+
+
+def _fill_streaming(writer: _Writer, block: Any, display: str, progress: Progress | None) -> dict[str, Any]:
+    from tracker.check import EventChecker, check_log
+    from tracker.model import _build_event
+    from tracker.nodes import Mark, YamlList, plain
+
+    head = block.head
+    registries, head_problems = build_log(head, display)
+    problems = check_log(registries, block.problems + head_problems)
+    if any(problem.is_error for problem in problems):
+        raise IndexUnusable
+    checker = EventChecker(registries)
+    nowhere = Mark((0, 0, 0))
+    total = len(block)
+    for position in range(total):
+        fields = block.values(position)
+        event_problems: list[Problem] = []
+        event = _build_event(fields, position, nowhere, display, event_problems)
+        if event is None or event_problems:
+            raise IndexUnusable  # a log with errors is read whole, so they are reported where they are
+        checker.add(fields, event)
+        writer.add(Event(plain(fields), event.date, event.end, position), registries)
+        if progress is not None and position % 1000 == 0:
+            progress(position, total)
+    if progress is not None:
+        progress(total, total)
+    found = checker.finish()
+    if any(problem.is_error for problem in found):
+        raise IndexUnusable
+    # Problems found without positions are not kept: `check` finds them again with their places.
+    writer.problems = None if found or problems else []
+    last = [block.item(position) for position in range(max(total - 2, 0), total)]
+    events = YamlList(last)
+    events.item_marks = [item.start for item in last]
+    events.flow = False
+    head_view = {key: plain(value) for key, value in head.items() if key != "events"}
+    return {"head": head_view, "shape": "map", "append": _append_from(block.text, events)}
+
+
+def _append_point(text: str, data: Any) -> dict[str, Any] | None:
+    from tracker.splice import events_list
+
+    events = events_list(data)
+    if not events or events.flow:
+        return None
+    return _append_from(text, events)
+
+
+def _append_from(text: str, events: Any) -> dict[str, Any]:
+    """Where `add` puts new events and how it writes them, as insert_events would (see splice.py)."""
+    from tracker.splice import dash_column, end_of_item, uses_blank_separators
+    from tracker.store import newline_of
+
+    column = dash_column(text, events.item_marks[-1].index)
+    insert_at = end_of_item(text, events[-1], column)
+    return {
+        "offset": len(text[:insert_at].encode("utf-8")),
+        "line": text.count("\n", 0, insert_at) + 1,
+        "column": column,
+        "separator": uses_blank_separators(text, events),
+        "lead": bool(insert_at) and not text[:insert_at].endswith("\n"),
+        "newline": newline_of(text),
+    }
+
+
+def _problem_record(problem: Problem) -> list[Any]:
+    return [problem.location.line, problem.location.column, problem.message, problem.severity]
+
+
+def _problem(record: list[Any], path: str) -> Problem:
+    line, column, message, severity = record
+    return Problem(Location(path, line, column), message, severity)
