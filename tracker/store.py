@@ -10,12 +10,14 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.errors import Location, LogError, Problem, TrackerError, UsageError
 from tracker.model import Log, build_log
 from tracker.nodes import plain
-from tracker.splice import Splice, apply_splices
+
+if TYPE_CHECKING:
+    from tracker.splice import Splice
 
 LOG_NAME = "events.yaml"
 
@@ -282,6 +284,8 @@ def change_log(
         except TrackerError:
             raise_first_error(old_errors)  # a broken log explains a failed plan better
             raise
+        from tracker.splice import apply_splices
+
         text = apply_splices(current.text, change.splices)
         try:
             new_log, new_problems = parse_text(text, current.path)
