@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from typing import Any
 
 from tracker.dates import parse_date
@@ -87,10 +88,13 @@ class EventChecker:
 
     `add` each entry of the events list in file order, with its Event when it is usable;
     `finish` returns the problems, including those that need every id (duplicates, related).
+    `known_id` answers for ids of events that are in the log but not added here
+    (to check a new event against an index of the others).
     """
 
-    def __init__(self, log: Log) -> None:
+    def __init__(self, log: Log, known_id: Callable[[str], bool] | None = None) -> None:
         self.log = log
+        self.known_id = known_id
         self.problems: list[Problem] = []
         self.first_line: dict[str, int] = {}
         self.ids: set[str] = set()
@@ -112,6 +116,9 @@ class EventChecker:
             where = event_location(path, fields, "id", value=True)
             message = f"duplicate id '{event_id}' (first at line {self.first_line[event_id]})"
             self.problems.append(Problem(where, message))
+        elif self.known_id is not None and self.known_id(event_id):
+            where = event_location(path, fields, "id", value=True)
+            self.problems.append(Problem(where, f"duplicate id '{event_id}' (already in the log)"))
         else:
             self.first_line[event_id] = event_location(path, fields, "id", value=True).line or 0
         status = fields.get("status")
@@ -144,7 +151,7 @@ class EventChecker:
         """The problems of every event added, `related` ids resolved against all of them."""
         event_ids = self.ids
         for fields, related_id in self.references:
-            if related_id not in event_ids:
+            if related_id not in event_ids and not (self.known_id is not None and self.known_id(related_id)):
                 self.problems.append(
                     Problem(
                         event_location(self.log.path, fields, "related", value=True),

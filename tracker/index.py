@@ -124,14 +124,15 @@ class Index:
             [(key, json.dumps(value)) for key, value in values.items()],
         )
 
-    def problems(self) -> list[Problem] | None:
-        """The problems `check` found in this exact content, or None when it was not checked."""
+    def problems(self, display: str | None = None) -> list[Problem] | None:
+        """The problems `check` found in this exact content (located in `display`, else the real path),
+        or None when it was not checked."""
         row = self.connection.execute(
             "SELECT problems FROM checks WHERE content = ?", (content_key(self.meta["blocks"]),)
         ).fetchone()
         if row is None:
             return None
-        return [_problem(item, str(self.log_path)) for item in json.loads(row[0])]
+        return [_problem(item, display or str(self.log_path)) for item in json.loads(row[0])]
 
     def record_problems(self, problems: Sequence[Problem]) -> None:
         """Remember what `check` found in this exact content (only the latest content is kept)."""
@@ -141,6 +142,48 @@ class Index:
                 "INSERT INTO checks(content, problems) VALUES (?, ?)",
                 (content_key(self.meta["blocks"]), json.dumps([_problem_record(item) for item in problems])),
             )
+
+    def record_append(
+        self, event: Event, log: Log, inserted: int, lines: int, status: os.stat_result, problems: Sequence[Problem]
+    ) -> None:
+        """Take in an event that was just written at the append point (`inserted` bytes, `lines` lines),
+        the file's new stat and what `check` now finds in it."""
+        append = dict(self.meta["append"])
+        first_block = append["offset"] // BLOCK_SIZE
+        verified_ns = time.time_ns()
+        with open(self.log_path, "rb") as handle:
+            if signature(os.fstat(handle.fileno())) != signature(status):
+                raise IndexUnusable  # changed again already: the next reader rebuilds
+            blocks = self.meta["blocks"][:first_block] + block_digests(handle, first_block)
+        append["offset"] += inserted
+        append["line"] += lines
+        append["lead"] = False
+        writer = _Writer(self.connection, str(self.log_path))
+        (seq,) = self.connection.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchone()
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            writer.add(Event(event.fields, event.date, event.end, seq), log)
+            vocabulary = writer.vocabulary()
+            for key in ("actor_names", "tags", "types", "fields"):
+                vocabulary[key] = list(dict.fromkeys(self.meta[key] + vocabulary[key]))
+            self.set_meta(
+                {
+                    **vocabulary,
+                    "append": append,
+                    "blocks": blocks,
+                    "signature": signature(status),
+                    "verified_ns": verified_ns,
+                }
+            )
+            self.connection.execute("DELETE FROM checks")
+            self.connection.execute(
+                "INSERT INTO checks(content, problems) VALUES (?, ?)",
+                (content_key(blocks), json.dumps([_problem_record(item) for item in problems])),
+            )
+            self.connection.execute("COMMIT")
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
 
     def log(self) -> IndexedLog:
         """The log as the index holds it: registries now, events as queries ask for them."""
@@ -326,11 +369,12 @@ class IndexedLog(Log):
             return self._from_file().events
 
 
-def open_index(folder: Path, log_path: Path, *, progress: Progress | None = None) -> Index:
+def open_index(folder: Path, log_path: Path, *, progress: Progress | None = None, build: bool = True) -> Index:
     """The current index of the log at `log_path`, built or rebuilt first when it is missing or out of date.
 
-    Raises IndexUnusable when the log cannot be served from an index: the caller then
-    reads the file itself (and reports whatever is wrong with it).
+    Raises IndexUnusable when the log cannot be served from an index (or, without
+    `build`, has no current one): the caller then reads the file itself (and reports
+    whatever is wrong with it).
     """
     real = Path(os.path.realpath(log_path))
     try:
@@ -341,6 +385,8 @@ def open_index(folder: Path, log_path: Path, *, progress: Progress | None = None
     index = _current(database, real, status)
     if index is not None:
         return index
+    if not build:
+        raise IndexUnusable
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:

@@ -309,3 +309,175 @@ def change_log(
         if not dry_run and text != current.text:
             atomic_write(path, (("\ufeff" if current.bom else "") + text).encode("utf-8"))
     return Changed(current, text, new_log, warnings, change)
+
+
+@dataclass
+class Appended:
+    """What an append through the index wrote (or, with dry_run, would write)."""
+
+    fields: dict[str, Any]
+    text: str
+    log: Log
+    warnings: list[Problem]
+
+
+def append_with_index(
+    path: Path,
+    index_folder: Path,
+    make_fields: Callable[[Log], dict[str, Any]],
+    *,
+    dry_run: bool = False,
+    on_wait: Callable[[], None] | None = None,
+) -> Appended | None:
+    """Append one event using the log's current index, without reading or re-parsing the log: None when
+    the index cannot vouch for the file (missing, out of date, no clean check of this content), so that
+    the caller takes change_log's whole-file path instead.
+
+    Under the lock: the index gives the registries, the ids and where new events go;
+    `make_fields` builds the event from them; its YAML text alone is parsed back and
+    must hold exactly those fields; it is checked against the registries and the ids
+    already in the log. The new file is the old one's bytes with the text inserted,
+    copied by the kernel, fsynced and renamed into place; then the index takes in
+    the event.
+    """
+    from tracker.index import IndexUnusable, open_index
+
+    real_path = Path(os.path.realpath(path))
+    if not real_path.is_file():
+        return None
+    with contextlib.nullcontext() if dry_run else locked(real_path, on_wait):
+        try:
+            index = open_index(index_folder, real_path, build=False)
+        except IndexUnusable:
+            return None
+        point = index.meta["append"]
+        known_problems = index.problems(str(path))
+        if point is None or known_problems is None or any(problem.is_error for problem in known_problems):
+            return None
+        log = index.log()
+        log.path = str(path)
+        fields = make_fields(log)
+        text, event, problems = _checked_item(log, fields, point, str(path))
+        if dry_run:
+            return Appended(fields, text, log, problems)
+        status = _insert_bytes(real_path, index.meta["signature"], point["offset"], text.encode("utf-8"))
+        if status is None:
+            return None
+        lines = text.count("\n")
+        shifted = [_shifted(problem, point, lines) for problem in known_problems]
+        import sqlite3
+
+        with contextlib.suppress(IndexUnusable, OSError, sqlite3.Error):
+            index.record_append(event, log, len(text.encode("utf-8")), lines, status, shifted + problems)
+    return Appended(fields, text, log, problems)
+
+
+def _checked_item(
+    log: Log, fields: dict[str, Any], point: dict[str, Any], display: str
+) -> tuple[str, Any, list[Problem]]:
+    """The text that appends `fields` at `point`, the event it holds, and its warnings; errors raise."""
+    from tracker.check import EventChecker
+    from tracker.model import _build_event
+    from tracker.yamltext import dump_list_item, read_strict
+
+    newline = point["newline"]
+    item = dump_list_item(fields, " " * point["column"], newline)
+    prefix = (newline if point["lead"] else "") + (newline if point["separator"] else "")
+    first_line = point["line"] + prefix.count("\n")
+    parsed, problems = read_strict(item, display)
+    entry = parsed[0] if isinstance(parsed, list) and len(parsed) == 1 else None
+    if entry is None or plain(entry) != plain(fields) or problems:
+        raise LogError(
+            "internal check failed: the new event's text does not read back as the event; nothing was written "
+            "(please report this)",
+            Location(display),
+        )
+    model_problems: list[Problem] = []
+    event = _build_event(entry, 0, parsed.item_marks[0], display, model_problems)
+    checker = EventChecker(log, known_id=log.has_event_id)
+    checker.add(entry, event)
+    found = [_moved(problem, first_line - 1) for problem in model_problems + checker.finish()]
+    raise_first_error([problem for problem in found if problem.is_error])
+    if event is None:
+        raise LogError("internal check failed: the new event is not usable; nothing was written", Location(display))
+    return prefix + item, event, found
+
+
+def _moved(problem: Problem, lines: int) -> Problem:
+    where = problem.location
+    return Problem(Location(where.path, (where.line or 1) + lines, where.column), problem.message, problem.severity)
+
+
+def _shifted(problem: Problem, point: dict[str, Any], lines: int) -> Problem:
+    """A problem of the old text, where it stands once `lines` lines are inserted at `point`."""
+    line = problem.location.line or 0
+    after = line > point["line"] or (line == point["line"] and not point["lead"])
+    return _moved(problem, lines) if after else problem
+
+
+def _insert_bytes(target: Path, expected: list[int], offset: int, data: bytes) -> os.stat_result | None:
+    """Replace `target` with its bytes plus `data` at `offset`, as atomic_write does, when it is still
+    the version the index describes (`expected` signature); the new file's stat, or None if it changed."""
+    from tracker.index import signature
+
+    try:
+        with open(target, "rb") as source:
+            old = os.fstat(source.fileno())
+            if signature(old) != expected:
+                return None
+            if not old.st_mode & 0o222 or not os.access(target, os.W_OK):
+                raise OSError(errno.EACCES, "the file is read-only for you (check its permissions)")
+            descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            try:
+                try:
+                    _copy_range(source.fileno(), descriptor, 0, offset)
+                    _write_all(descriptor, data)
+                    _copy_range(source.fileno(), descriptor, offset, old.st_size - offset)
+                    os.fsync(descriptor)
+                    if os.fstat(descriptor).st_size != old.st_size + len(data):
+                        raise OSError(errno.EIO, "the new file came out the wrong size")
+                finally:
+                    os.close(descriptor)
+                os.chmod(temporary, old.st_mode & 0o7777)
+                with contextlib.suppress(OSError):
+                    os.chown(temporary, old.st_uid, old.st_gid)
+                os.replace(temporary, target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+                raise
+        folder_descriptor = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder_descriptor)
+        finally:
+            os.close(folder_descriptor)
+        return target.stat()
+    except OSError as error:
+        raise LogError(f"cannot write: {error.strerror or error}; nothing was changed", Location(str(target))) from None
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
+
+
+def _copy_range(source: int, destination: int, start: int, length: int) -> None:
+    """Copy `length` bytes of `source` from `start` to the end of `destination`, in the kernel where it can."""
+    position = start
+    end = start + length
+    while position < end:
+        try:
+            copied = os.copy_file_range(source, destination, end - position, position)
+        except OSError as error:
+            if error.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+            copied = 0
+        if copied == 0:
+            os.lseek(source, position, os.SEEK_SET)
+            piece = os.read(source, min(end - position, 1 << 20))
+            if not piece:
+                raise OSError(errno.EIO, "the log ended early while being copied")
+            _write_all(destination, piece)
+            copied = len(piece)
+        position += copied

@@ -30,8 +30,10 @@ from tracker.cli.common import (
     _count,
     _echo_error,
     _format_name,
+    _index_folder,
     _load_log,
     _log_path,
+    _progress,
     _selection,
     _split_columns,
     _use_color,
@@ -330,10 +332,11 @@ def _refuse_events_only(format_name: str) -> None:
 
 
 @app.command()
-def check(file: FileOption = None) -> None:
+def check(file: FileOption = None, no_index: NoIndexOption = False) -> None:
     """Check the log: silent when sound, else every problem as FILE:LINE:COL: message.
 
-    Exit 1 when there are errors; warnings alone leave the exit at 0.
+    Exit 1 when there are errors; warnings alone leave the exit at 0. What was found
+    is remembered in the index, so checking the same content again is instant.
 
     Example: tracker check -f events.yaml
     """
@@ -341,16 +344,34 @@ def check(file: FileOption = None) -> None:
     from tracker.store import read_log
 
     path = _log_path(file)
-    try:
-        log_file = read_log(path)
-        problems = check_log(log_file.log, log_file.problems)
-    except TrackerError as error:
-        if error.exit_code != 1:
-            raise
-        problems = [Problem(error.location, error.message)] if error.location else []
-        if not problems:
-            raise
+    index = _checked_index(path, no_index)
+    problems = index.problems(str(path)) if index is not None else None
+    if problems is None:
+        try:
+            log_file = read_log(path)
+            problems = check_log(log_file.log, log_file.problems)
+        except TrackerError as error:
+            if error.exit_code != 1:
+                raise
+            problems = [Problem(error.location, error.message)] if error.location else []
+            if not problems:
+                raise
+        if index is not None:
+            index.record_problems(problems)
     for problem in problems:
         typer.echo(str(problem), err=True)
     if any(problem.is_error for problem in problems):
         raise typer.Exit(1)
+
+
+def _checked_index(path: Path, no_index: bool) -> Any:
+    """The log's index (built if need be) to remember check results in; None without one."""
+    from tracker.index import IndexUnusable, open_index
+
+    folder = _index_folder(no_index)
+    if folder is None:
+        return None
+    try:
+        return open_index(folder, path, progress=_progress())
+    except IndexUnusable:
+        return None

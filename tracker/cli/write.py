@@ -12,8 +12,10 @@ import typer
 
 from tracker.cli.common import (
     FileOption,
+    NoIndexOption,
     _count,
     _echo_error,
+    _index_folder,
     _log_path,
     _option_date,
     _waiting,
@@ -66,38 +68,40 @@ def add(
         bool, typer.Option("--dry-run", help="Print the YAML that would be added; change nothing.")
     ] = False,
     file: FileOption = None,
+    no_index: NoIndexOption = False,
 ) -> None:
     """Append an event to the log safely, and print its id.
 
     Example: tracker add "North Korea fires an IRBM" --date "2 April 2024" -a "North Korea" --type missile-test
     """
-    from tracker.check import check_log
-    from tracker.edit import plan_append
     from tracker.model import new_event_fields
-    from tracker.store import change_log
+    from tracker.query import select_events
+    from tracker.store import append_with_index
 
     start = _option_date("--date", event_date)
     finish = _option_date("--end", end)
     path = _log_path(file)
 
-    def plan(current: Any) -> Any:
-        fields = new_event_fields(
-            current.log, title=title, date=start, end=finish, actors=actor or (), tags=tag or (), type=type,
+    def make_fields(log: Any) -> dict[str, Any]:
+        return new_event_fields(
+            log, title=title, date=start, end=finish, actors=actor or (), tags=tag or (), type=type,
             location=location, summary=summary, sources=source or (), quotes=quote or (),
             related=related or (), status=status, event_id=event_id,
         )  # fmt: skip
-        added.append(fields)
-        return plan_append(current, [fields])
 
-    added: list[dict[str, Any]] = []
-    changed = change_log(path, plan, check=check_log, dry_run=dry_run, on_wait=_waiting)
-    fields = added[-1]
+    folder = _index_folder(no_index)
+    appended = None
+    if folder is not None:
+        appended = append_with_index(path, folder, make_fields, dry_run=dry_run, on_wait=_waiting)
+    if appended is None:
+        appended = _append_whole(path, make_fields, dry_run=dry_run)
+    fields, log = appended.fields, appended.log
     for name in fields.get("actors", ()):
-        if isinstance(changed.log.data, dict) and not changed.log.is_known_actor(name):
+        if isinstance(log.data, dict) and not log.is_known_actor(name):
             _warn(f"actor '{name}' is not in the actors registry; added as written")
     twins = [
         event.id
-        for event in changed.log.events
+        for event in select_events(log, on=[start]).events
         if event.date == start and event.title.casefold() == title.strip().casefold()
         and event.id != fields["id"]
     ]  # fmt: skip
@@ -106,9 +110,25 @@ def add(
     if start.start.date() > date.today():
         _warn(f"--date {start} is in the future")
     if dry_run:
-        typer.echo(changed.plan.details, nl=False)
+        typer.echo(appended.text, nl=False)
     else:
         typer.echo(fields["id"])
+
+
+def _append_whole(path: Path, make_fields: Any, *, dry_run: bool) -> Any:
+    """Append through change_log, which reads, checks and verifies the whole log."""
+    from tracker.check import check_log
+    from tracker.edit import plan_append
+    from tracker.store import Appended, change_log
+
+    added: list[dict[str, Any]] = []
+
+    def plan(current: Any) -> Any:
+        added.append(make_fields(current.log))
+        return plan_append(current, added[-1:])
+
+    changed = change_log(path, plan, check=check_log, dry_run=dry_run, on_wait=_waiting)
+    return Appended(added[-1], changed.plan.details, changed.log, changed.warnings)
 
 
 @app.command()
