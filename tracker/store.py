@@ -368,7 +368,10 @@ def append_with_index(
         import sqlite3
 
         with contextlib.suppress(IndexUnusable, OSError, sqlite3.Error):
-            index.record_append(event, log, len(text.encode("utf-8")), lines, status, shifted + problems)
+            found = sorted(
+                shifted + problems, key=lambda problem: (problem.location.line or 0, problem.location.column or 0)
+            )
+            index.record_append(event, log, len(text.encode("utf-8")), lines, status, found)
     return Appended(fields, text, log, problems)
 
 
@@ -401,6 +404,10 @@ def _checked_item(
     if event is None:
         raise LogError("internal check failed: the new event is not usable; nothing was written", Location(display))
     return prefix + item, event, found
+
+
+def _position(problem: Problem) -> tuple[int, int]:
+    return (problem.location.line or 0, problem.location.column or 0)
 
 
 def _moved(problem: Problem, lines: int) -> Problem:

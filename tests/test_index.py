@@ -1,0 +1,360 @@
+"""The index answers exactly as the log does, is never stale, survives damage and concurrent use."""
+
+from __future__ import annotations
+
+import os
+import pty
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tracker import fastread
+from tracker.dates import parse_date
+from tracker.index import index_file
+from tracker.query import select_events
+from tracker.store import load_log
+
+from .conftest import SAMPLE_LOG
+
+ACTORS = ["Kishida Fumio", "Kishida", "Kim Yo Jong", "Kim Yo-jong", "KCNA", "Nobody Registered", "kishida fumio"]
+TAGS = ["summit", "abduction-issue", "Abduction Issue", "missiles", "trade"]
+TYPES = ["statement", "visit", "Statement", "poll"]
+WORDS = ["talks", "summit", "Missile", "PRESS", "conference", "rejects", "über", "naïve", "ß", "a"]
+DATES = st.one_of(
+    st.integers(1990, 2026).map(str),
+    st.tuples(st.integers(1990, 2026), st.integers(1, 12)).map(lambda ym: f"{ym[0]}-{ym[1]:02d}"),
+    st.tuples(st.integers(1990, 2026), st.integers(1, 12), st.integers(1, 28)).map(
+        lambda ymd: f"{ymd[0]}-{ymd[1]:02d}-{ymd[2]:02d}"
+    ),
+    st.just("2024-04-02T06:53+09:00"),
+    st.just("2024-03~"),
+)
+REGISTRY = textwrap.dedent(
+    """\
+    # generated log
+    title: Generated
+    actors:
+      - name: Kishida Fumio
+        aliases: [Kishida]
+      - name: Kim Yo Jong
+        aliases: [Kim Yo-jong]
+      - name: KCNA
+    sources:
+      - id: wire
+    events:
+    """
+)
+
+
+@st.composite
+def events(draw):
+    count = draw(st.integers(1, 12))
+    lines = []
+    for number in range(count):
+        date = draw(DATES)
+        lines += [f"  - id: e{number}", f"    date: '{date}'"]
+        if draw(st.booleans()) and date[:4].isdigit() and "T" not in date:
+            lines.append(f"    end: {int(date[:4]) + draw(st.integers(1, 3))}")
+        title = " ".join(draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=5)))
+        lines.append(f"    title: {title}")
+        if draw(st.booleans()):
+            lines.append(f"    summary: {' '.join(draw(st.lists(st.sampled_from(WORDS), max_size=8)))} end")
+        actors = draw(st.lists(st.sampled_from(ACTORS), max_size=3))
+        if actors:
+            lines.append(f"    actors: [{', '.join(actors)}]")
+        tags = draw(st.lists(st.sampled_from(TAGS), max_size=3))
+        if tags:
+            lines.append(f"    tags: [{', '.join(tags)}]")
+        if draw(st.booleans()):
+            lines.append(f"    type: {draw(st.sampled_from(TYPES))}")
+        if draw(st.booleans()):
+            lines += [
+                "    quotes:",
+                f"      - by: {draw(st.sampled_from(ACTORS))}",
+                f"        text: {draw(st.sampled_from(WORDS))}",
+            ]
+    return REGISTRY + "\n".join(lines) + "\n"
+
+
+@st.composite
+def filters(draw):
+    chosen = {}
+    if draw(st.booleans()):
+        chosen["since"] = parse_date(draw(DATES).rstrip("~"))
+    if draw(st.booleans()):
+        chosen["until"] = parse_date(draw(DATES).rstrip("~"))
+    chosen["on"] = [parse_date(text.rstrip("~")) for text in draw(st.lists(DATES, max_size=2))]
+    chosen["actors"] = draw(st.lists(st.sampled_from([*ACTORS, "Unknown Person"]), max_size=2))
+    chosen["tags"] = draw(st.lists(st.sampled_from([*TAGS, "nothing"]), max_size=2))
+    chosen["types"] = draw(st.lists(st.sampled_from(TYPES), max_size=2))
+    chosen["search"] = draw(st.lists(st.sampled_from([*WORDS, "SS", "press conf", "", "ki"]), max_size=2))
+    chosen["match_all"] = draw(st.booleans())
+    chosen["limit"] = draw(st.one_of(st.none(), st.integers(0, 4)))
+    chosen["reverse"] = draw(st.booleans())
+    return chosen
+
+
+def answer(log, chosen):
+    selection = select_events(log, **chosen)
+    return [(event.id, event.fields) for event in selection.events], selection.warnings
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=events(), queries=st.lists(filters(), min_size=1, max_size=4), streaming=st.booleans())
+def test_the_index_gives_the_same_answers_as_the_log(tmp_path, cache_home, monkeypatch, text, queries, streaming):
+    monkeypatch.setattr(fastread, "FAST_THRESHOLD", 0 if streaming else 256 * 1024)
+    path = tmp_path / "events.yaml"
+    path.write_text(text, encoding="utf-8")
+    direct = load_log(path)
+    indexed = load_log(path, index_folder=cache_home)
+    assert type(indexed).__name__ == "IndexedLog"
+    for chosen in queries:
+        assert answer(indexed, chosen) == answer(direct, chosen)
+    assert indexed.used_tags() == direct.used_tags()
+    assert indexed.used_actor_names() == direct.used_actor_names()
+    assert indexed.event_ids() == direct.event_ids()
+
+
+def run(*arguments: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tracker", *arguments], cwd=cwd, capture_output=True, text=True, env=env, check=False
+    )
+
+
+@pytest.fixture
+def logged(tmp_path: Path) -> Path:
+    path = tmp_path / "events.yaml"
+    path.write_text(SAMPLE_LOG, encoding="utf-8")
+    return path
+
+
+def titles(invoke, *arguments: str) -> list[str]:
+    result = invoke("list", *arguments, "-F", "jsonl", "-c", "title")
+    assert result.exit_code == 0, result.output
+    return [line for line in result.stdout.splitlines()]
+
+
+def test_the_index_lives_in_the_cache_folder_and_never_beside_the_log(invoke, logged, cache_home):
+    invoke("list", "-f", str(logged))
+    assert sorted(path.name for path in logged.parent.iterdir()) == ["events.yaml"]
+    assert index_file(cache_home / "tracker", logged).exists()
+
+
+def test_no_index_and_its_variable_leave_the_cache_alone(invoke, logged, cache_home, monkeypatch):
+    assert invoke("list", "-f", str(logged), "--no-index").exit_code == 0
+    monkeypatch.setenv("TRACKER_NO_INDEX", "1")
+    assert invoke("list", "-f", str(logged)).exit_code == 0
+    assert invoke("add", "Unindexed", "--date", "2024-05-01", "-f", str(logged)).exit_code == 0
+    assert not (cache_home / "tracker").exists()
+
+
+def test_a_same_size_rewrite_in_the_same_instant_is_seen(invoke, logged):
+    before = titles(invoke, "-f", str(logged))
+    status = logged.stat()
+    changed = SAMPLE_LOG.replace("Kishida addresses the U.S. Congress", "Kishida addresses the U.S. Senate!!")
+    assert len(changed) == len(SAMPLE_LOG)
+    logged.write_text(changed, encoding="utf-8")
+    os.utime(logged, ns=(status.st_atime_ns, status.st_mtime_ns))  # as if in the same clock tick
+    after = titles(invoke, "-f", str(logged))
+    assert '{"title": "Kishida addresses the U.S. Senate!!"}' in after
+    assert after != before
+
+
+def test_a_file_replaced_by_another_program_is_seen(invoke, logged, tmp_path):
+    titles(invoke, "-f", str(logged))
+    other = tmp_path / "checkout.yaml"
+    other.write_text(SAMPLE_LOG.replace("Cabinet approval falls", "Cabinet approval rises"), encoding="utf-8")
+    os.replace(other, logged)  # as git checkout and most editors do
+    assert '{"title": "Cabinet approval rises to 20.1 percent"}' in titles(invoke, "-f", str(logged))
+
+
+def test_an_index_still_current_is_not_rebuilt(invoke, logged, cache_home):
+    titles(invoke, "-f", str(logged))
+    database = index_file(cache_home / "tracker", logged)
+    inode = database.stat().st_ino
+    titles(invoke, "-f", str(logged), "--actor", "kishida")
+    assert database.stat().st_ino == inode
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda database: database.write_bytes(b"not a database at all" * 100),
+        lambda database: database.write_bytes(database.read_bytes()[: len(database.read_bytes()) // 2]),
+        lambda database: database.write_bytes(b""),
+        lambda database: _set_meta(database, "schema", "0"),
+        lambda database: _set_meta(database, "complete", "false"),
+        lambda database: _drop(database, "events"),
+    ],
+    ids=["garbage", "truncated", "empty", "older-schema", "unfinished", "missing-table"],
+)
+def test_a_damaged_or_older_index_is_ignored_and_rebuilt(invoke, logged, cache_home, damage):
+    expected = titles(invoke, "-f", str(logged), "--no-index")
+    titles(invoke, "-f", str(logged))
+    database = index_file(cache_home / "tracker", logged)
+    damage(database)
+    assert titles(invoke, "-f", str(logged)) == expected
+    assert titles(invoke, "-f", str(logged), "--actor", "Kim Yo Jong") == titles(
+        invoke, "-f", str(logged), "--actor", "Kim Yo Jong", "--no-index"
+    )
+    with sqlite3.connect(database) as connection:  # whole again
+        assert connection.execute("SELECT count(*) FROM events").fetchone()[0] == 5
+
+
+def _set_meta(database: Path, key: str, value: str) -> None:
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+
+
+def _drop(database: Path, table: str) -> None:
+    with sqlite3.connect(database) as connection:
+        connection.execute(f"DROP TABLE {table}")
+
+
+def test_add_with_the_index_writes_what_the_whole_file_path_writes(invoke, tmp_path):
+    variants = {
+        "sample": SAMPLE_LOG,
+        "crlf": SAMPLE_LOG.replace("\n", "\r\n"),
+        "no-final-newline": SAMPLE_LOG.rstrip("\n").rsplit("\n", 1)[0],
+        "bom": "\ufeff" + SAMPLE_LOG,
+        "keys-after-events": SAMPLE_LOG + "title: After\n",
+        "tight": SAMPLE_LOG.replace("\n\n", "\n"),
+    }
+    for name, text in variants.items():
+        indexed, whole = tmp_path / f"{name}.yaml", tmp_path / f"{name}-whole.yaml"
+        indexed.write_bytes(text.encode("utf-8"))
+        whole.write_bytes(text.encode("utf-8"))
+        assert invoke("list", "-f", str(indexed)).exit_code == 0  # a warm index
+        for title, extra in (
+            ("First", ["-a", "Kishida", "--tag", "summit"]),
+            ("Second", ["--related", "2024-02-approval"]),
+        ):
+            arguments = ["add", title, "--date", "2024-05-01", *extra]
+            assert invoke(*arguments, "-f", str(indexed)).exit_code == 0
+            assert invoke(*arguments, "-f", str(whole), "--no-index").exit_code == 0
+            assert indexed.read_bytes() == whole.read_bytes(), name
+        assert titles(invoke, "-f", str(indexed)) == titles(invoke, "-f", str(indexed), "--no-index")
+
+
+def test_add_with_the_index_takes_the_fast_path(invoke, logged, monkeypatch):
+    invoke("list", "-f", str(logged))
+    import tracker.store
+
+    monkeypatch.setattr(tracker.store, "read_log", lambda *args, **kwargs: pytest.fail("the log was read whole"))
+    result = invoke("add", "Quick", "--date", "2024-05-01", "-a", "Kim Yo-jong", "-f", str(logged))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "2024-05-01-quick\n"
+    assert "  - id: 2024-05-01-quick\n    date: 2024-05-01\n    title: Quick\n    actors: [Kim Yo Jong]\n" in (
+        logged.read_text()
+    )
+
+
+def test_add_through_the_index_refuses_what_the_whole_path_refuses(invoke, logged):
+    invoke("list", "-f", str(logged))
+    before = logged.read_bytes()
+    result = invoke("add", "Twin id", "--id", "2024-02-approval", "-f", str(logged))
+    assert result.exit_code == 2
+    assert result.stderr == "tracker: --id: an event with id '2024-02-approval' already exists\n"
+    result = invoke("add", "Bad link", "--related", "nothing-here", "-f", str(logged))
+    assert result.exit_code == 2
+    assert logged.read_bytes() == before
+
+
+def test_check_remembers_this_content_and_its_warnings_move_with_adds(invoke, logged):
+    logged.write_text(SAMPLE_LOG + "titel: typo after the events\n", encoding="utf-8")
+    first = invoke("check", "-f", str(logged))
+    assert first.exit_code == 0
+    assert "unknown top-level key 'titel'" in first.stderr
+    invoke("add", "Stranger", "--date", "2024-05-02", "-a", "Someone New", "-f", str(logged))
+    invoke("add", "Another", "--date", "2024-05-03", "-f", str(logged))
+    remembered = invoke("check", "-f", str(logged))
+    fresh = invoke("check", "-f", str(logged), "--no-index")
+    assert remembered.stderr == fresh.stderr
+    assert "warning: actor 'Someone New' is not in the actors registry" in fresh.stderr
+
+
+def test_a_log_with_errors_is_never_answered_from_the_index(invoke, logged):
+    titles(invoke, "-f", str(logged))
+    logged.write_text(SAMPLE_LOG.replace("date: 2024-02\n", "date: 2024-02-30\n"), encoding="utf-8")
+    result = invoke("list", "-f", str(logged))
+    assert result.exit_code == 1
+    assert "impossible date '2024-02-30'" in result.stderr
+    assert f"{logged}:38:11: impossible date" in result.stderr
+
+
+def test_concurrent_adds_and_readers_leave_the_log_and_index_whole(logged, cache_home):
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+    assert run("list", "-f", str(logged), cwd=logged.parent, env=env).returncode == 0
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tracker", "add", f"Concurrent {number}", "--date", "2024-06-01", "-f", str(logged)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for number in range(8)
+    ] + [
+        subprocess.Popen(
+            [sys.executable, "-m", "tracker", "list", "--on", "2024-06", "-f", str(logged)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(4)
+    ]
+    for process in processes:
+        _, error = process.communicate(timeout=120)
+        assert process.returncode == 0, error
+    check = run("check", "-f", str(logged), "--no-index", cwd=logged.parent, env=env)
+    assert check.returncode == 0, check.stderr
+    indexed = run("list", "--on", "2024-06", "-F", "jsonl", "-c", "id", "-f", str(logged), cwd=logged.parent, env=env)
+    direct = run(
+        "list", "--on", "2024-06", "-F", "jsonl", "-c", "id", "-f", str(logged), "--no-index", cwd=logged.parent
+    )
+    assert indexed.stdout == direct.stdout
+    assert len(direct.stdout.splitlines()) == 8
+
+
+def test_a_cache_folder_that_cannot_be_made_falls_back_to_reading_the_log(invoke, logged, tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "cache-is-a-file"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(not_a_folder))
+    result = invoke("list", "-f", str(logged), "-F", "jsonl", "-c", "title")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert result.stdout.splitlines() == titles(invoke, "-f", str(logged), "--no-index")
+    assert invoke("add", "Still works", "--date", "2024-05-01", "-f", str(logged)).exit_code == 0
+    assert invoke("check", "-f", str(logged)).exit_code == 0
+
+
+def test_a_cold_build_of_a_large_log_shows_progress_on_a_terminal_only(tmp_path, cache_home):
+    from tests.benchmark import generate_log
+
+    path = tmp_path / "big.yaml"
+    terms = generate_log(path, 6000)
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+    command = [sys.executable, "-m", "tracker", "list", "--actor", terms["actor"], "-f", str(path)]
+    master, slave = pty.openpty()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            piece = os.read(master, 4096)
+        except OSError:
+            break
+        if not piece:
+            break
+        shown += piece
+    os.close(master)
+    assert process.wait(timeout=120) == 0
+    assert "indexing the log [" in shown.decode() and "6,000/6,000 events" in shown.decode()
+    index_file(cache_home / "tracker", path).unlink()
+    piped = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    assert piped.stderr == ""
+    assert index_file(cache_home / "tracker", path).exists()
