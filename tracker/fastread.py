@@ -10,6 +10,7 @@ strict reader's; tests compare the two on generated logs.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -554,12 +555,7 @@ class EventBlock:
         self.lines = lines
         self.column = column
         self.end = end
-        offsets = [0] * (len(lines) + 1)
-        total = 0
-        for number, line in enumerate(lines):
-            offsets[number] = total
-            total += len(line) + 1
-        offsets[len(lines)] = total
+        offsets = [0, *itertools.accumulate(len(line) + 1 for line in lines)]
         self.offsets = offsets
         self.starts = item_starts(lines, first, end, column)
         self.head: Any = None

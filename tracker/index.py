@@ -13,12 +13,14 @@ into place, so concurrent readers and writers only ever see a whole index.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import os
 import sqlite3
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -28,21 +30,23 @@ from tracker.dates import PartialDate, parse_date
 from tracker.errors import Location, Problem, TrackerError
 from tracker.model import Event, Log, build_log, normalise_name
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 BLOCK_SIZE = 1 << 20
 # A file changed within this long of the index's last look may share its timestamp with an
 # earlier version (timestamps come from a coarse clock): such a file is compared by content.
 FINE_CLOCK_SLACK_NS = 50_000_000
 COARSE_CLOCK_SLACK_NS = 2_000_000_000
 BATCH = 2000
+DAY_US = 86_400_000_000
 
 Progress = Callable[[int, int], None]
+Window = tuple[int | None, int | None]
 
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE events(
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL, start INTEGER NOT NULL, stop INTEGER NOT NULL,
-    rank INTEGER NOT NULL, type_key TEXT NOT NULL, fields TEXT NOT NULL
+    span INTEGER NOT NULL, rank INTEGER NOT NULL, type_key TEXT NOT NULL, fields TEXT NOT NULL
 );
 CREATE TABLE event_actors(key TEXT NOT NULL, seq INTEGER NOT NULL);
 CREATE TABLE event_tags(key TEXT NOT NULL, seq INTEGER NOT NULL);
@@ -51,7 +55,7 @@ CREATE TABLE checks(content TEXT PRIMARY KEY, problems TEXT NOT NULL);
 """
 _INDEXES = """
 CREATE INDEX events_start ON events(start);
-CREATE INDEX events_stop ON events(stop);
+CREATE INDEX events_span ON events(span, start);
 CREATE INDEX events_id ON events(id);
 CREATE INDEX events_type ON events(type_key);
 CREATE INDEX event_actors_key ON event_actors(key, seq);
@@ -84,14 +88,24 @@ def signature(status: os.stat_result) -> list[int]:
 
 
 def block_digests(handle: Any, start_block: int = 0) -> list[str]:
-    """SHA-1 of each BLOCK_SIZE piece of the open binary file `handle`, from block `start_block` on."""
+    """A CRC-32 of each BLOCK_SIZE piece of the open binary file `handle`, from block `start_block` on.
+
+    A change detector, not a fingerprint against tampering: CRC-32 is twice as fast as
+    SHA-1 here and any accidental change of a block shows in it.
+    """
     handle.seek(start_block * BLOCK_SIZE)
+    buffer = bytearray(BLOCK_SIZE)
+    view = memoryview(buffer)
     digests = []
     while True:
-        piece = handle.read(BLOCK_SIZE)
-        if not piece:
+        size = handle.readinto(buffer)
+        if not size:
             return digests
-        digests.append(hashlib.sha1(piece).hexdigest())
+        digests.append(_block_digest(view[:size]))
+
+
+def _block_digest(piece: Any) -> str:
+    return f"{zlib.crc32(piece):08x}{len(piece):x}"
 
 
 def content_key(digests: Sequence[str]) -> str:
@@ -151,7 +165,7 @@ class Index:
         append = dict(self.meta["append"])
         first_block = append["offset"] // BLOCK_SIZE
         verified_ns = time.time_ns()
-        with open(self.log_path, "rb") as handle:
+        with open(self.log_path, "rb", buffering=0) as handle:
             if signature(os.fstat(handle.fileno())) != signature(status):
                 raise IndexUnusable  # changed again already: the next reader rebuilds
             blocks = self.meta["blocks"][:first_block] + block_digests(handle, first_block)
@@ -166,6 +180,7 @@ class Index:
             vocabulary = writer.vocabulary()
             for key in ("actor_names", "tags", "types", "fields"):
                 vocabulary[key] = list(dict.fromkeys(self.meta[key] + vocabulary[key]))
+            vocabulary["spans"] = sorted(set(self.meta["spans"]) | set(vocabulary["spans"]))
             self.set_meta(
                 {
                     **vocabulary,
@@ -319,6 +334,35 @@ class IndexedLog(Log):
     def used_fields(self) -> list[str]:
         return list(self.index.meta["fields"])
 
+    def _overlap(self, conditions: list[str], parameters: list[Any], windows: list[Window], *, narrow: bool) -> None:
+        """Keep events overlapping one of `windows` ([start, stop) instants, None for open ends).
+
+        With `narrow`, also say so in a form the (span, start) index answers: an event of
+        span class k starts at most 2^k days before the window does.
+        """
+        if not windows:
+            return
+        exact = []
+        for start, stop in windows:
+            terms = []
+            if start is not None:
+                terms.append("stop > ?")
+                parameters.append(start)
+            if stop is not None:
+                terms.append("start < ?")
+                parameters.append(stop)
+            exact.append("(" + " AND ".join(terms or ["1"]) + ")")
+        conditions.append("(" + " OR ".join(exact) + ")")
+        if not narrow or any(start is None for start, _ in windows):
+            return
+        ranges = []
+        for start, stop in windows:
+            for span in self.index.meta["spans"]:
+                bounded = " AND start < ?" if stop is not None else ""
+                ranges.append(f"SELECT seq FROM events WHERE span = ? AND start > ?{bounded}")
+                parameters += [span, start - (DAY_US << span)] + ([stop] if stop is not None else [])
+        conditions.append("seq IN (" + (" UNION ALL ".join(ranges) or "SELECT NULL WHERE 0") + ")")
+
     def candidates(
         self,
         *,
@@ -334,16 +378,16 @@ class IndexedLog(Log):
     ) -> list[Event]:
         conditions: list[str] = []
         parameters: list[Any] = []
-        if since is not None:
-            conditions.append("stop > ?")
-            parameters.append(instant(since.start))
-        if until is not None:
-            conditions.append("start < ?")
-            parameters.append(instant(until.stop))
-        if on:
-            conditions.append("(" + " OR ".join("(start < ? AND stop > ?)" for _ in on) + ")")
-            for period in on:
-                parameters += [instant(period.stop), instant(period.start)]
+        windows = [(instant(period.start), instant(period.stop)) for period in on]
+        if since is not None or until is not None:
+            window = (
+                instant(since.start) if since is not None else None,
+                instant(until.stop) if until is not None else None,
+            )
+            if not windows:
+                windows = [window]
+            self._overlap(conditions, parameters, [window], narrow=False)
+        self._overlap(conditions, parameters, windows, narrow=True)
         for table, keys in (("event_actors", actor_keys), ("event_tags", tag_keys)):
             if not keys:
                 continue
@@ -437,7 +481,7 @@ def _unchanged(index: Index, real: Path, status: os.stat_result) -> bool:
         return False
     verified_ns = time.time_ns()
     try:
-        with open(real, "rb") as handle:
+        with open(real, "rb", buffering=0) as handle:
             before = os.fstat(handle.fileno())
             digests = block_digests(handle)
             after = os.fstat(handle.fileno())
@@ -460,9 +504,7 @@ def _build(database: Path, real: Path, display: str, progress: Progress | None) 
             verified_ns = time.time_ns()
             raw = handle.read()
             view = memoryview(raw)
-            digests = [
-                hashlib.sha1(view[start : start + BLOCK_SIZE]).hexdigest() for start in range(0, len(raw), BLOCK_SIZE)
-            ]
+            digests = [_block_digest(view[start : start + BLOCK_SIZE]) for start in range(0, len(raw), BLOCK_SIZE)]
             del view
             after = os.fstat(handle.fileno())
     except OSError:
@@ -489,7 +531,13 @@ def _build(database: Path, real: Path, display: str, progress: Progress | None) 
             connection.executescript(_SCHEMA)
             connection.execute("BEGIN")
             writer = _Writer(connection, display)
-            facts = _fill(writer, text, display, progress)
+            collecting = gc.isenabled()
+            gc.disable()  # a build allocates many objects and frees each as it goes: no cycles to collect
+            try:
+                facts = _fill(writer, text, display, progress)
+            finally:
+                if collecting:
+                    gc.enable()
             if facts["append"] is not None and bom:
                 facts["append"]["offset"] += len("\ufeff".encode())
             for statement in _INDEXES.strip().split(";\n"):
@@ -540,42 +588,40 @@ class _Writer:
         self.tag_names: dict[str, None] = {}
         self.types: dict[str, None] = {}
         self.fields: dict[str, None] = {}
+        self.spans: set[int] = set()
         self.problems: list[Problem] | None = None
 
     def add(self, event: Event, log: Log) -> None:
         from tracker.query import searchable_text
 
         seq = event.index
+        fields = event.fields
+        start, stop = instant(event.start), instant(event.stop)
+        span = max(0, ((stop - start - 1) // DAY_US).bit_length())
+        kind = event.type
         self.events.append(
-            (
-                seq,
-                event.id,
-                instant(event.start),
-                instant(event.stop),
-                event.date.precision_rank,
-                normalise_name(event.type),
-                json.dumps(event.fields, ensure_ascii=False),
-            )
+            (seq, event.id, start, stop, span, event.date.precision_rank, normalise_name(kind), _encode(fields))
         )
-        for key in {normalise_name(log.canonical_actor(name)) for name in event.actors}:
-            self.actors.append((key, seq))
-        for key in {normalise_name(tag) for tag in event.tags}:
-            self.tags.append((key, seq))
+        self.spans.add(span)
+        actors = event.actors
+        if actors:
+            canonical = log.canonical_actor
+            self.actors += [(key, seq) for key in {normalise_name(canonical(name)) for name in actors}]
+            self.actor_names.update(dict.fromkeys(actors))
+        tags = event.tags
+        if tags:
+            self.tags += [(key, seq) for key in {normalise_name(tag) for tag in tags}]
+            self.tag_names.update(dict.fromkeys(tags))
         self.search.append((seq, searchable_text(event)))
-        for name in event.actors:
-            self.actor_names[name] = None
-        for tag in event.tags:
-            self.tag_names[tag] = None
-        if event.type:
-            self.types[event.type] = None
-        for key in event.fields:
-            self.fields[key] = None
+        if kind:
+            self.types[kind] = None
+        self.fields.update(dict.fromkeys(fields))
         if len(self.events) >= BATCH:
             self.flush()
 
     def flush(self) -> None:
         execute = self.connection.executemany
-        execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", self.events)
+        execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.events)
         execute("INSERT INTO event_actors(key, seq) VALUES (?, ?)", self.actors)
         execute("INSERT INTO event_tags(key, seq) VALUES (?, ?)", self.tags)
         execute("INSERT INTO search(seq, body) VALUES (?, ?)", self.search)
@@ -588,7 +634,11 @@ class _Writer:
             "tags": list(self.tag_names),
             "types": list(self.types),
             "fields": list(self.fields),
+            "spans": sorted(self.spans),
         }
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
 
 
 def _fill(writer: _Writer, text: str, display: str, progress: Progress | None) -> dict[str, Any]:
@@ -659,7 +709,7 @@ def _fill_streaming(writer: _Writer, block: Any, display: str, progress: Progres
         if event is None or event_problems:
             raise IndexUnusable  # a log with errors is read whole, so they are reported where they are
         checker.add(fields, event)
-        writer.add(Event(plain(fields), event.date, event.end, position), registries)
+        writer.add(event, registries)
         if progress is not None and position % 1000 == 0:
             progress(position, total)
     if progress is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ LIST_FIELDS = ("actors", "tags", "sources", "quotes", "claims", "related")
 TEXT_FIELDS = ("id", "date", "end", "title", "summary", "type", "location", "status")
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise_name(name: str) -> str:
     """The key names are matched by: case, accents, hyphens, dots and spacing ignored."""
     decomposed = unicodedata.normalize("NFKD", name)
