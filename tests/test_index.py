@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracker import fastread
+from tracker import fastread, index
 from tracker.dates import parse_date
 from tracker.index import index_file
 from tracker.query import select_events
@@ -109,6 +109,7 @@ def answer(log, chosen):
 @given(text=events(), queries=st.lists(filters(), min_size=1, max_size=4), streaming=st.booleans())
 def test_the_index_gives_the_same_answers_as_the_log(tmp_path, cache_home, monkeypatch, text, queries, streaming):
     monkeypatch.setattr(fastread, "FAST_THRESHOLD", 0 if streaming else 256 * 1024)
+    monkeypatch.setattr(index, "PARALLEL_MINIMUM", 2)  # a second process indexes half of a streamed log
     path = tmp_path / "events.yaml"
     path.write_text(text, encoding="utf-8")
     direct = load_log(path)
@@ -286,6 +287,30 @@ def test_a_log_with_errors_is_never_answered_from_the_index(invoke, logged):
     assert result.exit_code == 1
     assert "impossible date '2024-02-30'" in result.stderr
     assert f"{logged}:38:11: impossible date" in result.stderr
+
+
+@pytest.mark.parametrize("where", [2, 8], ids=["first half", "second half"])
+def test_what_either_indexing_process_finds_is_reported_where_it_is(invoke, tmp_path, monkeypatch, where):
+    monkeypatch.setattr(fastread, "FAST_THRESHOLD", 0)
+    monkeypatch.setattr(index, "PARALLEL_MINIMUM", 2)
+    entries = [
+        f"  - id: e{number}\n    date: 2024-01-{number + 1:02d}\n    title: Event {number}\n" for number in range(10)
+    ]
+    path = tmp_path / "events.yaml"
+    broken = entries.copy()
+    broken[where] = broken[where].replace("2024-01-", "2024-02-3")
+    path.write_text("events:\n" + "".join(broken), encoding="utf-8")
+    result = invoke("list", "-f", str(path))
+    assert result.exit_code == 1
+    assert f"{path}:{3 + 3 * where}:11: invalid date" in result.stderr
+    twin = entries.copy()
+    twin[where] = twin[where].replace(f"id: e{where}", "id: e5" if where != 5 else "id: e4")
+    path.write_text("events:\n" + "".join(twin), encoding="utf-8")
+    assert invoke("list", "-f", str(path)).exit_code == 0  # readable: only check objects
+    result = invoke("check", "-f", str(path))
+    assert result.exit_code == 1
+    assert result.stderr == invoke("check", "-f", str(path), "--no-index").stderr
+    assert "duplicate id 'e5' (first at line" in result.stderr
 
 
 def test_concurrent_adds_and_readers_leave_the_log_and_index_whole(logged, cache_home):

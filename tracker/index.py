@@ -17,6 +17,7 @@ import gc
 import hashlib
 import json
 import os
+import signal
 import sqlite3
 import tempfile
 import time
@@ -671,9 +672,9 @@ def _fill_whole(writer: _Writer, text: str, display: str) -> dict[str, Any]:
         log, problems = parse_text(text, display)
     except TrackerError:
         raise IndexUnusable from None
-    problems = check_log(log, problems)
     if any(problem.is_error for problem in problems):
-        raise IndexUnusable
+        raise IndexUnusable  # unreadable events: reading the log whole reports them
+    problems = check_log(log, problems)
     for event in log.events:
         writer.add(_plain_event(event), log)
     writer.problems = problems
@@ -691,8 +692,7 @@ def _plain_event(event: Event) -> Event:
 
 def _fill_streaming(writer: _Writer, block: Any, display: str, progress: Progress | None) -> dict[str, Any]:
     from tracker.check import EventChecker, check_log
-    from tracker.model import _build_event
-    from tracker.nodes import Mark, YamlList, plain
+    from tracker.nodes import YamlList, plain
 
     head = block.head
     registries, head_problems = build_log(head, display)
@@ -700,31 +700,150 @@ def _fill_streaming(writer: _Writer, block: Any, display: str, progress: Progres
     if any(problem.is_error for problem in problems):
         raise IndexUnusable
     checker = EventChecker(registries)
-    nowhere = Mark((0, 0, 0))
     total = len(block)
-    for position in range(total):
-        fields = block.values(position)
-        event_problems: list[Problem] = []
-        event = _build_event(fields, position, nowhere, display, event_problems)
-        if event is None or event_problems:
-            raise IndexUnusable  # a log with errors is read whole, so they are reported where they are
-        checker.add(fields, event)
-        writer.add(event, registries)
-        if progress is not None and position % 1000 == 0:
-            progress(position, total)
+    half = total // 2 if total >= PARALLEL_MINIMUM and hasattr(os, "fork") and (os.cpu_count() or 1) > 1 else total
+    helper = _start_helper(writer, block, registries, half, total) if half < total else None
+    try:
+        usable = _index_events(writer, checker, block, registries, 0, half, progress, total)
+    except BaseException:
+        if helper is not None:
+            _abandon(helper)
+        raise
+    helped = _join_helper(writer, checker, helper) if helper is not None else {}
+    if not usable or helped.get("unusable"):
+        raise IndexUnusable  # a log with errors is read whole, so they are reported where they are
+    if helped.get("whole"):
+        from tracker.fastread import NeedsWholeFile
+
+        raise NeedsWholeFile
     if progress is not None:
         progress(total, total)
     found = checker.finish()
-    if any(problem.is_error for problem in found):
-        raise IndexUnusable
     # Problems found without positions are not kept: `check` finds them again with their places.
-    writer.problems = None if found or problems else []
+    writer.problems = None if found or problems or helped.get("problems") else []
     last = [block.item(position) for position in range(max(total - 2, 0), total)]
     events = YamlList(last)
     events.item_marks = [item.start for item in last]
     events.flow = False
     head_view = {key: plain(value) for key, value in head.items() if key != "events"}
     return {"head": head_view, "shape": "map", "append": _append_from(block.text, events)}
+
+
+# From this many events on, a second process indexes the second half of the log.
+PARALLEL_MINIMUM = 20_000
+
+
+def _index_events(
+    writer: _Writer,
+    checker: Any,
+    block: Any,
+    registries: Log,
+    start: int,
+    stop: int,
+    progress: Progress | None = None,
+    total: int = 0,
+) -> bool:
+    """Index events [start, stop) of `block`; False as soon as one is unusable (the log has errors)."""
+    from tracker.model import _build_event
+    from tracker.nodes import Mark
+
+    nowhere = Mark((0, 0, 0))
+    display = writer.path
+    share = max(stop - start, 1)
+    for position in range(start, stop):
+        fields = block.values(position)
+        event_problems: list[Problem] = []
+        event = _build_event(fields, position, nowhere, display, event_problems)
+        if event is None or event_problems:
+            return False
+        checker.add(fields, event)
+        writer.add(event, registries)
+        if progress is not None and position % 1000 == 0:
+            progress((position - start) * total // share, total)
+    return True
+
+
+def _start_helper(writer: _Writer, block: Any, registries: Log, start: int, stop: int) -> tuple[int, Path]:
+    """Fork a process that indexes events [start, stop) into a database of its own; its pid and that database."""
+    from tracker.check import EventChecker
+    from tracker.fastread import NeedsWholeFile
+
+    database = Path(writer.connection.execute("PRAGMA database_list").fetchone()[2] + ".helper")
+    pid = os.fork()
+    if pid:
+        return pid, database
+    status = 1
+    try:
+        connection = _connect(database)
+        connection.execute("PRAGMA journal_mode = OFF")
+        connection.executescript(_SCHEMA)
+        connection.execute("BEGIN")
+        helper = _Writer(connection, writer.path)
+        checker = EventChecker(registries)
+        result: dict[str, Any] = {}
+        try:
+            result["unusable"] = not _index_events(helper, checker, block, registries, start, stop)
+        except NeedsWholeFile:
+            result["whole"] = True
+        result.update(
+            vocabulary=helper.vocabulary(),
+            ids=sorted(checker.ids),
+            related=[related for _, related in checker.references],
+            problems=bool(checker.problems),
+        )
+        connection.execute("INSERT INTO meta(key, value) VALUES ('helper', ?)", (json.dumps(result),))
+        connection.execute("COMMIT")
+        connection.close()
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _abandon(helper: tuple[int, Path]) -> None:
+    """Stop the helper and remove its database (the build is being given up)."""
+    pid, database = helper
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
+    with contextlib.suppress(OSError):
+        os.unlink(database)
+
+
+def _join_helper(writer: _Writer, checker: Any, helper: tuple[int, Path]) -> dict[str, Any]:
+    """Wait for the helper, take its rows and what it learned into `writer` and `checker`."""
+    pid, database = helper
+    try:
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise IndexUnusable
+        connection = writer.connection
+        writer.flush()
+        connection.execute("COMMIT")
+        connection.execute("ATTACH DATABASE ? AS helper", (str(database),))
+        try:
+            (value,) = connection.execute("SELECT value FROM helper.meta WHERE key = 'helper'").fetchone()
+            result = json.loads(value)
+            connection.execute("BEGIN")
+            for table in ("events", "event_actors", "event_tags", "search"):
+                connection.execute(f"INSERT INTO {table} SELECT * FROM helper.{table}")
+            connection.execute("COMMIT")
+        finally:
+            connection.execute("DETACH DATABASE helper")
+            connection.execute("BEGIN")
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(database)
+    vocabulary = result["vocabulary"]
+    writer.actor_names.update(dict.fromkeys(vocabulary["actor_names"]))
+    writer.tag_names.update(dict.fromkeys(vocabulary["tags"]))
+    writer.types.update(dict.fromkeys(vocabulary["types"]))
+    writer.fields.update(dict.fromkeys(vocabulary["fields"]))
+    writer.spans.update(vocabulary["spans"])
+    duplicated = checker.ids & set(result["ids"])
+    checker.ids.update(result["ids"])
+    unresolved = [related for related in result["related"] if related not in checker.ids]
+    result["problems"] = result.get("problems") or bool(duplicated or unresolved)
+    return result
 
 
 def _append_point(text: str, data: Any) -> dict[str, Any] | None:
