@@ -383,3 +383,12 @@ def test_a_cold_build_of_a_large_log_shows_progress_on_a_terminal_only(tmp_path,
     piped = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     assert piped.stderr == ""
     assert index_file(cache_home / "tracker", path).exists()
+
+
+def test_an_added_event_is_found_by_search_at_once(invoke, logged):
+    titles(invoke, "-f", str(logged))
+    invoke("add", "Envoy meets Zhao Leji in Pyongyang", "--date", "2024-05-01", "-f", str(logged))
+    for needle in ("zhao leji", "ENVOY MEETS", "ji", "pyongyang"):
+        found = titles(invoke, "-f", str(logged), "--search", needle)
+        assert found == titles(invoke, "-f", str(logged), "--search", needle, "--no-index")
+        assert '{"title": "Envoy meets Zhao Leji in Pyongyang"}' in found
