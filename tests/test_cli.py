@@ -653,3 +653,22 @@ def test_a_full_disk_on_stdout_is_one_line(log_path):
         )
     assert result.returncode == 1
     assert result.stderr == "tracker: cannot write the output: No space left on device\n"
+
+
+def test_every_command_is_found_in_the_module_main_imports_for_it():
+    from tracker.cli import _command_name, app
+    from tracker.cli.common import COMMAND_MODULES, COMMAND_ORDER
+
+    defined = {_command_name(info): info.callback.__module__.rsplit(".", 1)[1] for info in app.registered_commands}
+    assert defined == COMMAND_MODULES
+    assert sorted(COMMAND_ORDER) == sorted(defined)
+
+
+def test_the_console_script_runs_one_command_and_lists_them_all(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    listed = subprocess.run([sys.executable, "-m", "tracker", "--help"], capture_output=True, text=True, env=env)
+    assert all(f"  {name} " in listed.stdout for name in ("list", "add", "merge-driver", "git-setup"))
+    typo = subprocess.run([sys.executable, "-m", "tracker", "lsit"], capture_output=True, text=True, env=env)
+    assert typo.returncode == 2 and "Did you mean 'list'?" in typo.stderr
+    version = subprocess.run([sys.executable, "-m", "tracker", "check", "--help"], capture_output=True, text=True)
+    assert version.returncode == 0 and "Usage: tracker check" in version.stdout

@@ -349,16 +349,22 @@ class IndexedLog(Log):
             return
         exact = []
         for start, stop in windows:
-            terms = []
+            terms = []  # `+` keeps SQLite from scanning an index by these: the ranges below are narrower
             if start is not None:
-                terms.append("stop > ?")
+                terms.append("+stop > ?")
                 parameters.append(start)
             if stop is not None:
-                terms.append("start < ?")
+                terms.append("+start < ?")
                 parameters.append(stop)
             exact.append("(" + " AND ".join(terms or ["1"]) + ")")
         conditions.append("(" + " OR ".join(exact) + ")")
-        if not narrow or any(start is None for start, _ in windows):
+        if not narrow:
+            return
+        if any(start is None for start, _ in windows):
+            stops = [stop for _, stop in windows]
+            if None not in stops:
+                conditions.append("start < ?")
+                parameters.append(max(stops))  # type: ignore[type-var]
             return
         ranges = []
         for start, stop in windows:

@@ -3,31 +3,43 @@
 common.py holds the app and what commands share; read.py, write.py and git.py the commands.
 """
 
+from __future__ import annotations
+
+import importlib
 import os
 import sys
 from typing import Any
 
-from tracker.cli import git, read, write  # noqa: F401  (importing them registers their commands)
-from tracker.cli.common import app
-
 __all__ = ["app", "main"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return _app_with(("read", "write", "git"))
+    raise AttributeError(name)
+
+
+def _app_with(modules: tuple[str, ...]) -> Any:
+    """The app, with the commands of `modules` registered (importing a module registers its commands)."""
+    for module in modules:
+        importlib.import_module(f"tracker.cli.{module}")
+    from tracker.cli.common import app
+
+    return app
 
 
 def main() -> None:
     """Entry point of the `tracker` console script."""
-    only_the_command_named(sys.argv[1:])
+    from tracker.cli.common import COMMAND_MODULES
+
+    name = next((argument for argument in sys.argv[1:] if not argument.startswith("-")), None)
+    if name in COMMAND_MODULES and not os.environ.get("_TRACKER_COMPLETE"):
+        # Build only the command asked for: building all 13 costs more than a short command takes.
+        app = _app_with((COMMAND_MODULES[name],))
+        app.registered_commands = [info for info in app.registered_commands if _command_name(info) == name]
+    else:  # help, completion, a typo: every command
+        app = _app_with(("read", "write", "git"))
     app(prog_name="tracker")
-
-
-def only_the_command_named(arguments: list[str]) -> None:
-    """When `arguments` name a command, let typer build that command alone (building all 13 costs
-    more than a short command takes); anything else (help, completion, a typo) keeps them all."""
-    if os.environ.get("_TRACKER_COMPLETE"):
-        return
-    name = next((argument for argument in arguments if not argument.startswith("-")), None)
-    chosen = [info for info in app.registered_commands if _command_name(info) == name]
-    if chosen:
-        app.registered_commands = chosen
 
 
 def _command_name(info: Any) -> str:

@@ -20,6 +20,12 @@ COMMAND_ORDER = [
     "list", "timeline", "show", "add", "edit", "rm", "import",
     "export", "stats", "actors", "check", "git-setup", "merge-driver",
 ]  # fmt: skip
+# The module that defines each command, so that running one imports only its module.
+COMMAND_MODULES = {
+    **dict.fromkeys(("list", "timeline", "show", "export", "stats", "actors", "check"), "read"),
+    **dict.fromkeys(("add", "edit", "rm", "import"), "write"),
+    **dict.fromkeys(("git-setup", "merge-driver"), "git"),
+}
 
 
 class _TrackerGroup(TyperGroup):
