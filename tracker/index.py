@@ -205,10 +205,11 @@ class Index:
             self.connection.execute("ROLLBACK")
             raise
 
-    def log(self) -> IndexedLog:
-        """The log as the index holds it: registries now, events as queries ask for them."""
+    def log(self, display: str | None = None) -> IndexedLog:
+        """The log as the index holds it (named `display`, else by its real path): registries now,
+        events as queries ask for them."""
         head = self.meta["head"]
-        log, _ = build_log(_head_data(head, self.meta["shape"]), str(self.log_path))
+        log, _ = build_log(_head_data(head, self.meta["shape"]), display or str(self.log_path))
         return IndexedLog(self, log)
 
     def events(self, where: str = "", parameters: Sequence[Any] = (), tail: str = "") -> list[Event]:
@@ -235,40 +236,30 @@ def _event(seq: int, fields_json: str) -> Event:
 
 def _head_data(head: Any, shape: str) -> Any:
     if shape == "list":
-        return _Plain.list([])
+        return _with_marks({"events": []})["events"]
     if shape == "map":
-        return _Plain.map({**head, "events": []})
+        return _with_marks({**head, "events": []})
     return None
 
 
-class _Plain:
-    """Plain values shaped like the reader's, for build_log (which reads only the registries here)."""
+def _with_marks(value: Any) -> Any:
+    """Plain values as the reader's shapes (positions all at the start), for build_log."""
+    from tracker.nodes import Mark, YamlList, YamlMap
 
-    @staticmethod
-    def map(value: dict[str, Any]) -> Any:
-        from tracker.nodes import Mark, YamlList, YamlMap
-
-        def convert(item: Any) -> Any:
-            if isinstance(item, dict):
-                mapping = YamlMap((key, convert(inner)) for key, inner in item.items())
-                mapping.key_marks = mapping.value_marks = {}
-                mapping.value_ends = {}
-                mapping.start = mapping.end = Mark((0, 0, 0))
-                mapping.flow = False
-                return mapping
-            if isinstance(item, list):
-                items = YamlList(convert(inner) for inner in item)
-                items.item_marks = [Mark((0, 0, 0))] * len(items)
-                items.start = items.end = Mark((0, 0, 0))
-                items.flow = False
-                return items
-            return item
-
-        return convert(value)
-
-    @staticmethod
-    def list(value: list[Any]) -> Any:
-        return _Plain.map({"events": value})["events"]
+    if isinstance(value, dict):
+        mapping = YamlMap((key, _with_marks(inner)) for key, inner in value.items())
+        mapping.key_marks = mapping.value_marks = {}
+        mapping.value_ends = {}
+        mapping.start = mapping.end = Mark((0, 0, 0))
+        mapping.flow = False
+        return mapping
+    if isinstance(value, list):
+        items = YamlList(_with_marks(inner) for inner in value)
+        items.item_marks = [Mark((0, 0, 0))] * len(items)
+        items.start = items.end = Mark((0, 0, 0))
+        items.flow = False
+        return items
+    return value
 
 
 class IndexedLog(Log):
@@ -305,7 +296,7 @@ class IndexedLog(Log):
         if self._file_log is None:
             from tracker.store import load_log
 
-            self._file_log = load_log(self.index.log_path)
+            self._file_log = load_log(Path(self.path))
         return self._file_log
 
     def event_by_id(self, event_id: str) -> Event | None:

@@ -111,7 +111,7 @@ def load_log(path: Path, *, index_folder: Path | None = None, progress: Progress
         from tracker.index import IndexUnusable, open_index
 
         try:
-            return open_index(index_folder, path, progress=progress).log()
+            return open_index(index_folder, path, progress=progress).log(str(path))
         except IndexUnusable:
             pass
     log_file = read_log(path)
@@ -354,8 +354,7 @@ def append_with_index(
         known_problems = index.problems(str(path))
         if point is None or known_problems is None or any(problem.is_error for problem in known_problems):
             return None
-        log = index.log()
-        log.path = str(path)
+        log = index.log(str(path))
         fields = make_fields(log)
         text, event, problems = _checked_item(log, fields, point, str(path))
         if dry_run:
