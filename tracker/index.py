@@ -673,9 +673,12 @@ def _fill(writer: _Writer, text: str, display: str, progress: Progress | None) -
         try:
             facts = _fill_streaming(writer, block, display, progress)
         except NeedsWholeFile:
-            writer.connection.execute("ROLLBACK")
-            writer.connection.execute("BEGIN")
-            writer.__init__(writer.connection, display)  # type: ignore[misc]
+            connection = writer.connection
+            connection.execute("ROLLBACK")
+            connection.execute("BEGIN")
+            for table in ("events", "event_actors", "event_tags", "search"):
+                connection.execute(f"DELETE FROM {table}")  # a helper's rows were committed already
+            writer.__init__(connection, display)  # type: ignore[misc]
             block = None
     if block is None:
         facts = _fill_whole(writer, text, display)
