@@ -38,7 +38,7 @@ def check_log(log: Log, read_problems: list[Problem]) -> list[Problem]:
     for fields in raw_events(log.data):
         checker.add(fields, usable.get(id(fields)))
     problems = list(read_problems) + _registry_problems(log) + checker.finish() + _unknown_top_level_keys(log)
-    return sorted(problems, key=_position)
+    return sorted(problems, key=by_position)
 
 
 def _registry_problems(log: Log) -> list[Problem]:
@@ -79,7 +79,8 @@ def _registry_date_problems(path: str, fields: Any) -> list[Problem]:
     return []
 
 
-def _position(problem: Problem) -> tuple[int, int]:
+def by_position(problem: Problem) -> tuple[int, int]:
+    """Where a problem stands, for ordering problems as the file reads."""
     return (problem.location.line or 0, problem.location.column or 0)
 
 

@@ -151,12 +151,14 @@ class Index:
 
     def record_problems(self, problems: Sequence[Problem]) -> None:
         """Remember what `check` found in this exact content (only the latest content is kept)."""
-        with contextlib.suppress(sqlite3.Error), self.connection:
-            self.connection.execute("DELETE FROM checks")
-            self.connection.execute(
-                "INSERT INTO checks(content, problems) VALUES (?, ?)",
-                (content_key(self.meta["blocks"]), json.dumps([_problem_record(item) for item in problems])),
-            )
+        with contextlib.suppress(sqlite3.Error):
+            self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                _keep_problems(self.connection, self.meta["blocks"], problems)
+                self.connection.execute("COMMIT")
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
 
     def record_append(
         self, event: Event, log: Log, inserted: int, lines: int, status: os.stat_result, problems: Sequence[Problem]
@@ -195,11 +197,7 @@ class Index:
                     "verified_ns": verified_ns,
                 }
             )
-            self.connection.execute("DELETE FROM checks")
-            self.connection.execute(
-                "INSERT INTO checks(content, problems) VALUES (?, ?)",
-                (content_key(blocks), json.dumps([_problem_record(item) for item in problems])),
-            )
+            _keep_problems(self.connection, blocks, problems)
             self.connection.execute("COMMIT")
         except BaseException:
             self.connection.execute("ROLLBACK")
@@ -276,7 +274,6 @@ class IndexedLog(Log):
             data=registries.data,
             heading=index.meta["heading"],
         )
-        self._events = None
 
     @property  # type: ignore[override]
     def events(self) -> list[Event]:
@@ -578,10 +575,7 @@ def _build(database: Path, real: Path, display: str, progress: Progress | None) 
                 "INSERT INTO meta(key, value) VALUES (?, ?)", [(key, json.dumps(value)) for key, value in meta.items()]
             )
             if writer.problems is not None:
-                connection.execute(
-                    "INSERT INTO checks(content, problems) VALUES (?, ?)",
-                    (content_key(digests), json.dumps([_problem_record(item) for item in writer.problems])),
-                )
+                _keep_problems(connection, digests, writer.problems)
             connection.execute("COMMIT")
         finally:
             connection.close()
@@ -894,6 +888,15 @@ def _append_from(text: str, events: Any) -> dict[str, Any]:
         "lead": bool(insert_at) and not text[:insert_at].endswith("\n"),
         "newline": newline_of(text),
     }
+
+
+def _keep_problems(connection: sqlite3.Connection, blocks: Sequence[str], problems: Sequence[Problem]) -> None:
+    """Record `problems` as what `check` finds in the content with these block digests (the only one kept)."""
+    connection.execute("DELETE FROM checks")
+    connection.execute(
+        "INSERT INTO checks(content, problems) VALUES (?, ?)",
+        (content_key(blocks), json.dumps([_problem_record(item) for item in problems])),
+    )
 
 
 def _problem_record(problem: Problem) -> list[Any]:

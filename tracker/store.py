@@ -176,25 +176,26 @@ def atomic_write(path: Path, data: bytes) -> None:
     """
     target = Path(os.path.realpath(path))
     try:
-        _replace(target, data)
+        _replace(target, lambda descriptor: _write_all(descriptor, data))
     except OSError as error:
         raise LogError(f"cannot write: {error.strerror or error}; nothing was changed", Location(str(path))) from None
 
 
-def _replace(target: Path, data: bytes) -> None:
+def _replace(target: Path, fill: Callable[[int], None], old_stat: os.stat_result | None = None) -> None:
+    """Replace `target` by a temporary file that `fill` writes through its descriptor (see atomic_write)."""
     folder = target.parent
-    try:
-        old_stat: os.stat_result | None = target.stat()
-    except FileNotFoundError:
-        old_stat = None
+    if old_stat is None:
+        with contextlib.suppress(FileNotFoundError):
+            old_stat = target.stat()
     if old_stat is not None and (not old_stat.st_mode & 0o222 or not os.access(target, os.W_OK)):
         raise OSError(errno.EACCES, "the file is read-only for you (check its permissions)")
     descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            fill(descriptor)
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
         if old_stat is not None:
             os.chmod(temporary, old_stat.st_mode & 0o7777)
             with contextlib.suppress(OSError):
@@ -340,6 +341,7 @@ def append_with_index(
     copied by the kernel, fsynced and renamed into place; then the index takes in
     the event.
     """
+    from tracker.check import by_position
     from tracker.index import IndexUnusable, open_index
 
     real_path = Path(os.path.realpath(path))
@@ -359,7 +361,7 @@ def append_with_index(
         text, event, problems = _checked_item(log, fields, point, str(path))
         if dry_run:
             return Appended(fields, text, log, problems)
-        status = _insert_bytes(real_path, index.meta["signature"], point["offset"], text.encode("utf-8"))
+        status = _insert_bytes(path, index.meta["signature"], point["offset"], text.encode("utf-8"))
         if status is None:
             return None
         lines = text.count("\n")
@@ -367,9 +369,7 @@ def append_with_index(
         import sqlite3
 
         with contextlib.suppress(IndexUnusable, OSError, sqlite3.Error):
-            found = sorted(
-                shifted + problems, key=lambda problem: (problem.location.line or 0, problem.location.column or 0)
-            )
+            found = sorted(shifted + problems, key=by_position)
             index.record_append(event, log, len(text.encode("utf-8")), lines, status, found)
     return Appended(fields, text, log, problems)
 
@@ -405,10 +405,6 @@ def _checked_item(
     return prefix + item, event, found
 
 
-def _position(problem: Problem) -> tuple[int, int]:
-    return (problem.location.line or 0, problem.location.column or 0)
-
-
 def _moved(problem: Problem, lines: int) -> Problem:
     where = problem.location
     return Problem(Location(where.path, (where.line or 1) + lines, where.column), problem.message, problem.severity)
@@ -421,45 +417,29 @@ def _shifted(problem: Problem, point: dict[str, Any], lines: int) -> Problem:
     return _moved(problem, lines) if after else problem
 
 
-def _insert_bytes(target: Path, expected: list[int], offset: int, data: bytes) -> os.stat_result | None:
-    """Replace `target` with its bytes plus `data` at `offset`, as atomic_write does, when it is still
-    the version the index describes (`expected` signature); the new file's stat, or None if it changed."""
+def _insert_bytes(path: Path, expected: list[int], offset: int, data: bytes) -> os.stat_result | None:
+    """Replace the log at `path` with its bytes plus `data` at `offset`, as atomic_write does, when it is
+    still the version the index describes (`expected` signature); the new file's stat, or None if it changed."""
     from tracker.index import signature
+
+    target = Path(os.path.realpath(path))
+
+    def fill(descriptor: int) -> None:
+        _copy_range(source.fileno(), descriptor, 0, offset)
+        _write_all(descriptor, data)
+        _copy_range(source.fileno(), descriptor, offset, old.st_size - offset)
+        if os.fstat(descriptor).st_size != old.st_size + len(data):
+            raise OSError(errno.EIO, "the new file came out the wrong size")
 
     try:
         with open(target, "rb") as source:
             old = os.fstat(source.fileno())
             if signature(old) != expected:
                 return None
-            if not old.st_mode & 0o222 or not os.access(target, os.W_OK):
-                raise OSError(errno.EACCES, "the file is read-only for you (check its permissions)")
-            descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            try:
-                try:
-                    _copy_range(source.fileno(), descriptor, 0, offset)
-                    _write_all(descriptor, data)
-                    _copy_range(source.fileno(), descriptor, offset, old.st_size - offset)
-                    os.fsync(descriptor)
-                    if os.fstat(descriptor).st_size != old.st_size + len(data):
-                        raise OSError(errno.EIO, "the new file came out the wrong size")
-                finally:
-                    os.close(descriptor)
-                os.chmod(temporary, old.st_mode & 0o7777)
-                with contextlib.suppress(OSError):
-                    os.chown(temporary, old.st_uid, old.st_gid)
-                os.replace(temporary, target)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
-        folder_descriptor = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder_descriptor)
-        finally:
-            os.close(folder_descriptor)
+            _replace(target, fill, old)
         return target.stat()
     except OSError as error:
-        raise LogError(f"cannot write: {error.strerror or error}; nothing was changed", Location(str(target))) from None
+        raise LogError(f"cannot write: {error.strerror or error}; nothing was changed", Location(str(path))) from None
 
 
 def _write_all(descriptor: int, data: bytes) -> None:
