@@ -672,3 +672,51 @@ def test_the_console_script_runs_one_command_and_lists_them_all(tmp_path):
     assert typo.returncode == 2 and "Did you mean 'list'?" in typo.stderr
     version = subprocess.run([sys.executable, "-m", "tracker", "check", "--help"], capture_output=True, text=True)
     assert version.returncode == 0 and "Usage: tracker check" in version.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["-n", "-1"], {}, "Invalid value for '--limit' / '-n': Input should be greater than or equal to 0"),
+        (["-n", "two"], {}, "Invalid value for '--limit' / '-n': Input should be a valid integer"),
+        (["-n", "1.5"], {}, "Invalid value for '--limit' / '-n': Input should be a valid integer"),
+        (
+            [],
+            {"TRACKER_NO_INDEX": "maybe"},
+            "Invalid value for '--no-index' (env var: 'TRACKER_NO_INDEX'): Input should be a valid boolean",
+        ),
+    ],
+)
+def test_option_values_are_checked_in_a_real_process(log_path, args, env, expected):
+    result = _run("list", "-f", str(log_path), *args, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"tracker list: {expected}")
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(("env_value", "indexed"), [("yes", False), (" TRUE ", False), ("0", True), ("off", True)])
+def test_option_values_convert_like_typer(log_path, tmp_path, env_value, indexed):
+    cache = tmp_path / "cache"
+    result = _run(
+        "list", "-f", str(log_path), "-n", " +2 ", env={"TRACKER_NO_INDEX": env_value, "XDG_CACHE_HOME": str(cache)}
+    )
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[1] for line in result.stdout.splitlines()[2:]] == [
+        line.split()[1] for line in TABLE.splitlines()[-2:]
+    ]
+    assert (cache / "tracker").is_dir() == indexed
+
+
+def test_a_command_starts_without_importing_pydantic(log_path, tmp_path):
+    """typer 0.29 converts options through pydantic, whose import alone costs more than a query."""
+    probe = "import runpy, sys; sys.argv = ['tracker', *sys.argv[1:]]; "
+    probe += 'exec(\'try: runpy.run_module("tracker", run_name="__main__")\\nfinally: print(sorted(m for m in sys.modules if m.split(".")[0] == "pydantic"), file=sys.stderr)\')'
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    for args in (
+        ["list", "-f", str(log_path), "--actor", "Kim Yo Jong", "-n", "3", "--since", "2024"],
+        ["add", "Probe", "--date", "2024-05-01", "-t", "x", "-f", str(log_path), "--dry-run"],
+        ["check", "-f", str(log_path)],
+    ):
+        result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.splitlines()[-1] == "[]", args

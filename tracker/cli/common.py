@@ -13,6 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from tracker import __version__
+from tracker.cli.coercion import use_plain_coercion
 from tracker.errors import DateError, TrackerError, UsageError
 from tracker.formats import FORMATS
 
@@ -35,6 +36,15 @@ class _TrackerGroup(TyperGroup):
         """Commands in the order a reader meets them, whatever order their modules load in."""
         names = super().list_commands(ctx)
         return sorted(names, key=lambda name: COMMAND_ORDER.index(name) if name in COMMAND_ORDER else len(names))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        use_plain_coercion(self, ctx)
+        return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        use_plain_coercion(command, ctx)
+        return name, command, rest
 
     def invoke(self, ctx: Any) -> Any:
         try:
