@@ -120,6 +120,10 @@ def test_the_index_gives_the_same_answers_as_the_log(tmp_path, cache_home, monke
     assert indexed.used_tags() == direct.used_tags()
     assert indexed.used_actor_names() == direct.used_actor_names()
     assert indexed.event_ids() == direct.event_ids()
+    for event in direct.events:
+        assert [twin.id for twin in indexed.events_dated(event.date)] == [
+            twin.id for twin in direct.events_dated(event.date)
+        ]
 
 
 def run(*arguments: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -254,6 +258,18 @@ def test_add_with_the_index_takes_the_fast_path(invoke, logged, monkeypatch):
     assert "  - id: 2024-05-01-quick\n    date: 2024-05-01\n    title: Quick\n    actors: [Kim Yo Jong]\n" in (
         logged.read_text()
     )
+
+
+def test_add_with_the_index_warns_of_a_same_date_twin_only(invoke, logged, monkeypatch):
+    invoke("list", "-f", str(logged))
+    import tracker.store
+
+    monkeypatch.setattr(tracker.store, "read_log", lambda *args, **kwargs: pytest.fail("the log was read whole"))
+    month = invoke("add", "Cabinet approval falls to 20.1 percent", "--date", "2024-02-01", "-f", str(logged))
+    assert month.exit_code == 0 and month.stderr == ""  # the twin in the log is dated 2024-02, a month
+    twin = invoke("add", "cabinet approval FALLS to 20.1 percent", "--date", "2024-02", "-f", str(logged))
+    assert twin.exit_code == 0
+    assert twin.stderr == "tracker: warning: an event with the same date and title already exists: 2024-02-approval\n"
 
 
 def test_add_through_the_index_refuses_what_the_whole_path_refuses(invoke, logged):

@@ -309,6 +309,13 @@ class IndexedLog(Log):
         except IndexBroken:
             return self._from_file().has_event_id(event_id)
 
+    def events_dated(self, when: PartialDate) -> list[Event]:
+        try:
+            found = self.index.events("start = ? AND rank = ?", (instant(when.start), when.precision_rank))
+        except IndexBroken:
+            return self._from_file().events_dated(when)
+        return [event for event in found if event.date == when]
+
     def event_ids(self) -> list[str]:
         try:
             return [row[0] for row in self.index.rows("SELECT id FROM events ORDER BY seq")]

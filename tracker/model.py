@@ -194,6 +194,10 @@ class Log:
         """Whether some event has this id."""
         return self.event_by_id(event_id) is not None
 
+    def events_dated(self, when: PartialDate) -> list[Event]:
+        """The events whose date is exactly `when` (the same period, precision and marks), in file order."""
+        return [event for event in self.events if event.date == when]
+
     def event_ids(self) -> list[str]:
         """Every event's id, in file order."""
         return [event.id for event in self.events]

@@ -75,7 +75,6 @@ def add(
     Example: tracker add "North Korea fires an IRBM" --date "2 April 2024" -a "North Korea" --type missile-test
     """
     from tracker.model import new_event_fields
-    from tracker.query import select_events
     from tracker.store import append_with_index
 
     start = _option_date("--date", event_date)
@@ -101,10 +100,9 @@ def add(
             _warn(f"actor '{name}' is not in the actors registry; added as written")
     twins = [
         event.id
-        for event in select_events(log, on=[start]).events
-        if event.date == start and event.title.casefold() == title.strip().casefold()
-        and event.id != fields["id"]
-    ]  # fmt: skip
+        for event in sorted(log.events_dated(start), key=lambda event: event.sort_key)
+        if event.title.casefold() == title.strip().casefold() and event.id != fields["id"]
+    ]
     if twins:
         _warn(f"an event with the same date and title already exists: {', '.join(twins)}")
     if start.start.date() > date.today():
