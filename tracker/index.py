@@ -31,7 +31,7 @@ from tracker.dates import PartialDate, parse_date
 from tracker.errors import Location, Problem, TrackerError
 from tracker.model import Event, Log, build_log, normalise_name
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BLOCK_SIZE = 1 << 20
 # A file changed within this long of the index's last look may share its timestamp with an
 # earlier version (timestamps come from a coarse clock): such a file is compared by content.
@@ -161,10 +161,16 @@ class Index:
                 raise
 
     def record_append(
-        self, event: Event, log: Log, inserted: int, lines: int, status: os.stat_result, problems: Sequence[Problem]
+        self,
+        event: Event,
+        log: Log,
+        inserted: int,
+        lines: int,
+        status: os.stat_result,
+        problems: Sequence[Problem] | None,
     ) -> None:
         """Take in an event that was just written at the append point (`inserted` bytes, `lines` lines),
-        the file's new stat and what `check` now finds in it."""
+        the file's new stat and what `check` now finds in it (None: not known, as before the event)."""
         append = dict(self.meta["append"])
         first_block = append["offset"] // BLOCK_SIZE
         verified_ns = time.time_ns()
@@ -197,7 +203,10 @@ class Index:
                     "verified_ns": verified_ns,
                 }
             )
-            _keep_problems(self.connection, blocks, problems)
+            if problems is None:
+                self.connection.execute("DELETE FROM checks")
+            else:
+                _keep_problems(self.connection, blocks, problems)
             self.connection.execute("COMMIT")
         except BaseException:
             self.connection.execute("ROLLBACK")
@@ -706,7 +715,12 @@ def _fill_whole(writer: _Writer, text: str, display: str) -> dict[str, Any]:
     data = log.data
     head = {key: plain(value) for key, value in data.items() if key != "events"} if isinstance(data, dict) else {}
     shape = "list" if isinstance(data, YamlList) else "map" if isinstance(data, dict) else "none"
-    return {"head": head, "shape": shape, "append": _append_point(text, data)}
+    return {
+        "head": head,
+        "shape": shape,
+        "append": _append_point(text, data),
+        "check_errors": any(problem.is_error for problem in problems),
+    }
 
 
 def _plain_event(event: Event) -> Event:
@@ -746,12 +760,18 @@ def _fill_streaming(writer: _Writer, block: Any, display: str, progress: Progres
     found = checker.finish()
     # Problems found without positions are not kept: `check` finds them again with their places.
     writer.problems = None if found or problems or helped.get("problems") else []
+    check_errors = any(problem.is_error for problem in found) or bool(helped.get("errors"))
     last = [block.item(position) for position in range(max(total - 2, 0), total)]
     events = YamlList(last)
     events.item_marks = [item.start for item in last]
     events.flow = False
     head_view = {key: plain(value) for key, value in head.items() if key != "events"}
-    return {"head": head_view, "shape": "map", "append": _append_from(block.text, events)}
+    return {
+        "head": head_view,
+        "shape": "map",
+        "append": _append_from(block.text, events),
+        "check_errors": check_errors,
+    }
 
 
 # From this many events on, a second process indexes the second half of the log.
@@ -815,6 +835,7 @@ def _start_helper(writer: _Writer, block: Any, registries: Log, start: int, stop
             ids=sorted(checker.ids),
             related=[related for _, related in checker.references],
             problems=bool(checker.problems),
+            errors=any(problem.is_error for problem in checker.problems),
         )
         connection.execute("INSERT INTO meta(key, value) VALUES ('helper', ?)", (json.dumps(result),))
         connection.execute("COMMIT")
@@ -868,6 +889,7 @@ def _join_helper(writer: _Writer, checker: Any, helper: tuple[int, Path]) -> dic
     checker.ids.update(result["ids"])
     unresolved = [related for related in result["related"] if related not in checker.ids]
     result["problems"] = result.get("problems") or bool(duplicated or unresolved)
+    result["errors"] = result.get("errors") or bool(duplicated or unresolved)  # both are errors
     return result
 
 

@@ -331,8 +331,8 @@ def append_with_index(
     on_wait: Callable[[], None] | None = None,
 ) -> Appended | None:
     """Append one event using the log's current index, without reading or re-parsing the log: None when
-    the index cannot vouch for the file (missing, out of date, no clean check of this content), so that
-    the caller takes change_log's whole-file path instead.
+    the index cannot vouch for the file (missing, out of date, check errors in this content, events not in
+    a block list), so that the caller takes change_log's whole-file path, which reports what is wrong.
 
     Under the lock: the index gives the registries, the ids and where new events go;
     `make_fields` builds the event from them; its YAML text alone is parsed back and
@@ -353,9 +353,9 @@ def append_with_index(
         except IndexUnusable:
             return None
         point = index.meta["append"]
-        known_problems = index.problems(str(path))
-        if point is None or known_problems is None or any(problem.is_error for problem in known_problems):
+        if point is None or index.meta["check_errors"]:
             return None
+        known_problems = index.problems(str(path))  # None when warnings were found but not located yet
         log = index.log(str(path))
         fields = make_fields(log)
         text, event, problems = _checked_item(log, fields, point, str(path))
@@ -365,11 +365,13 @@ def append_with_index(
         if status is None:
             return None
         lines = text.count("\n")
-        shifted = [_shifted(problem, point, lines) for problem in known_problems]
+        found = None
+        if known_problems is not None:
+            shifted = [_shifted(problem, point, lines) for problem in known_problems]
+            found = sorted(shifted + problems, key=by_position)
         import sqlite3
 
         with contextlib.suppress(IndexUnusable, OSError, sqlite3.Error):
-            found = sorted(shifted + problems, key=by_position)
             index.record_append(event, log, len(text.encode("utf-8")), lines, status, found)
     return Appended(fields, text, log, problems)
 
