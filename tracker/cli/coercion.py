@@ -22,7 +22,8 @@ try:
 except ImportError:  # another typer: its own conversion stays
     RuntimeParam = None
 
-_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")
+# pydantic's integers: ASCII digits, single underscores between them, a zero fraction allowed
+_INTEGER = re.compile(r"\s*([+-]?[0-9]+(?:_[0-9]+)*)(?:\.0+)?\s*")
 _BOOLEAN_WORDS = {
     **dict.fromkeys(("1", "on", "t", "true", "y", "yes"), True),
     **dict.fromkeys(("", "0", "off", "f", "false", "n", "no"), False),
@@ -88,11 +89,12 @@ if RuntimeParam is not None:
             if isinstance(value, bool) or not isinstance(value, (int, str)):
                 raise BadParameter("Input should be a valid integer", ctx=ctx, param=param)
             if isinstance(value, str):
-                if not _INTEGER.fullmatch(value):
+                match = _INTEGER.fullmatch(value)
+                if match is None:
                     raise BadParameter(
                         "Input should be a valid integer, unable to parse string as an integer", ctx=ctx, param=param
                     )
-                value = int(value)
+                value = int(match.group(1))
             low, high = self.parameter_info.min, self.parameter_info.max
             if low is not None and value < low:
                 raise BadParameter(f"Input should be greater than or equal to {low}", ctx=ctx, param=param)
