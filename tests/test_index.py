@@ -73,6 +73,8 @@ def events(draw):
             lines.append(f"    tags: [{', '.join(tags)}]")
         if draw(st.booleans()):
             lines.append(f"    type: {draw(st.sampled_from(TYPES))}")
+        if number and draw(st.booleans()):
+            lines.append(f"    related: [e{draw(st.integers(0, number - 1))}]")
         if draw(st.booleans()):
             lines += [
                 "    quotes:",
@@ -123,6 +125,9 @@ def test_the_index_gives_the_same_answers_as_the_log(tmp_path, cache_home, monke
     for event in direct.events:
         assert [twin.id for twin in indexed.events_dated(event.date)] == [
             twin.id for twin in direct.events_dated(event.date)
+        ]
+        assert [other.id for other in indexed.events_relating_to(event.id)] == [
+            other.id for other in direct.events_relating_to(event.id)
         ]
 
 

@@ -325,6 +325,13 @@ class IndexedLog(Log):
             return self._from_file().events_dated(when)
         return [event for event in found if event.date == when]
 
+    def events_relating_to(self, event_id: str) -> list[Event]:
+        try:
+            found = self.index.events("instr(fields, ?) > 0", (_encode(event_id),))
+        except IndexBroken:
+            return self._from_file().events_relating_to(event_id)
+        return [event for event in found if event_id in event.related]
+
     def event_ids(self) -> list[str]:
         try:
             return [row[0] for row in self.index.rows("SELECT id FROM events ORDER BY seq")]

@@ -198,6 +198,10 @@ class Log:
         """The events whose date is exactly `when` (the same period, precision and marks), in file order."""
         return [event for event in self.events if event.date == when]
 
+    def events_relating_to(self, event_id: str) -> list[Event]:
+        """The events whose related list names `event_id`, in file order."""
+        return [event for event in self.events if event_id in event.related]
+
     def event_ids(self) -> list[str]:
         """Every event's id, in file order."""
         return [event.id for event in self.events]

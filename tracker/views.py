@@ -103,8 +103,9 @@ def _related_lines(event: Event, log: Log) -> list[str]:
         other = log.event_by_id(related_id)
         summary = f"{date_label(other.date, other.end)}  {other.title}" if other else "(no such event)"
         lines.append(f"  → {escape_controls(related_id)}  {escape_controls(summary)}")
-    for other in log.chronological():
-        if other is not event and event.id and event.id in other.related and other.id not in event.related:
+    referrers = log.events_relating_to(event.id) if event.id else []
+    for other in sorted(referrers, key=lambda referrer: referrer.sort_key):
+        if other.index != event.index and other.id not in event.related:
             summary = f"{date_label(other.date, other.end)}  {other.title}"
             lines.append(f"  ← {escape_controls(other.id)}  {escape_controls(summary)}")
     return lines

@@ -161,7 +161,7 @@ def show(
     from tracker.views import render_event
 
     log = _load_log(file, no_index)
-    event = log.event_by_id(match_id(log.event_ids(), event_id))
+    event = log.event_by_id(event_id) or log.event_by_id(match_id(log.event_ids(), event_id))
     typer.echo(render_event(event, log, color=_use_color(), width=_text_width()), nl=False)
 
 
