@@ -6,11 +6,14 @@ all of tracker's own work in a query. Our options are plain strings, integers,
 lists of strings and paths; `use_plain_coercion` gives those a converter that does
 what typer's adapter does for them, with the same messages. Anything else, and any
 typer that lacks this mechanism (before 0.29 it used click types, without pydantic),
-is left to typer.
+is left to typer. These are typer's internals: the hook is taken only when they have
+the shape it was written against, so a later typer converts as it always would.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import re
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,28 @@ try:
     from typer._click.exceptions import BadParameter
     from typer._coercion import RuntimeParam
     from typer._param_types import coerce_cli_path
+    from typer.core import _TyperParameter
 except ImportError:  # another typer: its own conversion stays
+    RuntimeParam = None
+
+
+def _hook_fits() -> bool:
+    """Whether this typer converts through RuntimeParam objects shaped as in typer 0.29."""
+    try:
+        fields = [field.name for field in dataclasses.fields(RuntimeParam)]
+        arguments = list(inspect.signature(RuntimeParam._coerce_value).parameters)
+        path_arguments = set(inspect.signature(coerce_cli_path).parameters)
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return (
+        fields == ["parameter_info", "annotation"]
+        and arguments == ["self", "value", "param", "ctx"]
+        and {"value", "parameter_info", "path_type", "param", "ctx"} <= path_arguments
+        and callable(getattr(_TyperParameter, "get_runtime_param", None))
+    )
+
+
+if RuntimeParam is not None and not _hook_fits():
     RuntimeParam = None
 
 # pydantic's integers: ASCII digits, single underscores between them, a zero fraction allowed
