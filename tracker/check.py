@@ -198,7 +198,7 @@ def _unknown_fields(path: str, fields: Any, known: tuple[str, ...], what: str) -
         return []
     return [
         Problem(
-            Location(path, fields.key_marks[key].line + 1, fields.key_marks[key].column + 1),
+            event_location(path, fields, key),
             f"unknown {what} field '{key}'{_did_you_mean(key, known)}",
             "warning",
         )
