@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tracker import fastread, index
+from tracker.check import check_log
 from tracker.dates import parse_date
 from tracker.index import index_file
 from tracker.query import select_events
-from tracker.store import load_log
+from tracker.store import load_log, read_log
 
 from .conftest import SAMPLE_LOG
 
@@ -75,6 +76,8 @@ def events(draw):
             lines.append(f"    type: {draw(st.sampled_from(TYPES))}")
         if number and draw(st.booleans()):
             lines.append(f"    related: [e{draw(st.integers(0, number - 1))}]")
+        if draw(st.integers(0, 4)) == 0:
+            lines.append(f"    {draw(st.sampled_from(['colour', 'note', 'titel']))}: x")
         if draw(st.booleans()):
             lines += [
                 "    quotes:",
@@ -122,6 +125,11 @@ def test_the_index_gives_the_same_answers_as_the_log(tmp_path, cache_home, monke
     assert indexed.used_tags() == direct.used_tags()
     assert indexed.used_actor_names() == direct.used_actor_names()
     assert indexed.event_ids() == direct.event_ids()
+    remembered = index.open_index(cache_home, path, build=False).problems(str(path))
+    read_whole = read_log(path)
+    checked = check_log(read_whole.log, read_whole.problems)
+    if not any(problem.is_error for problem in checked):
+        assert remembered == checked  # a log without errors has its check result from the build
     for event in direct.events:
         assert [twin.id for twin in indexed.events_dated(event.date)] == [
             twin.id for twin in direct.events_dated(event.date)
@@ -329,6 +337,29 @@ def test_a_large_log_with_warnings_takes_adds_through_the_index(invoke, tmp_path
     assert refused.exit_code == 1
     assert "duplicate id 'e1'" in refused.stderr
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("helper", [False, True], ids=["one process", "with a helper"])
+def test_a_cold_check_of_a_large_log_with_warnings_reads_it_once(invoke, tmp_path, monkeypatch, helper):
+    monkeypatch.setattr(fastread, "FAST_THRESHOLD", 0)
+    monkeypatch.setattr(index, "PARALLEL_MINIMUM", 2 if helper else 10**9)
+    entries = [
+        f"  - id: e{number}\n    date: 2024-01-{number + 1:02d}\n    title: Event {number}\n"
+        + (f"    actors: [Person {number}, Known]\n" if number % 3 == 0 else "")
+        + ("    colour: red\n" if number == 7 else "")
+        + ("    quotes:\n      - by: Quoted Stranger\n        text: words\n" if number == 8 else "")
+        for number in range(10)
+    ]
+    path = tmp_path / "events.yaml"
+    path.write_text("titel: typo\nactors:\n  - name: Known\nevents:\n" + "".join(entries), encoding="utf-8")
+    expected = invoke("check", "-f", str(path), "--no-index")
+    assert expected.exit_code == 0
+    assert expected.stderr.count("\n") == 7  # the typo, four unknown actors, one quoted, one unknown field
+    import tracker.store
+
+    monkeypatch.setattr(tracker.store, "read_log", lambda *args, **kwargs: pytest.fail("the log was read whole"))
+    cold = invoke("check", "-f", str(path))
+    assert (cold.exit_code, cold.stderr) == (0, expected.stderr)
 
 
 def test_a_log_with_errors_is_never_answered_from_the_index(invoke, logged):

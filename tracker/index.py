@@ -629,6 +629,7 @@ class _Writer:
         self.fields: dict[str, None] = {}
         self.spans: set[int] = set()
         self.problems: list[Problem] | None = None
+        self.flagged: list[int] = []  # positions of the events whose own check found something
 
     def add(self, event: Event, log: Log) -> None:
         from tracker.query import searchable_text
@@ -765,9 +766,11 @@ def _fill_streaming(writer: _Writer, block: Any, display: str, progress: Progres
     if progress is not None:
         progress(total, total)
     found = checker.finish()
-    # Problems found without positions are not kept: `check` finds them again with their places.
-    writer.problems = None if found or problems or helped.get("problems") else []
     check_errors = any(problem.is_error for problem in found) or bool(helped.get("errors"))
+    # Errors are reported by `check` reading the log whole. Warnings each come from one event's own
+    # rules (references are checked only for errors): those events are read again with their places.
+    flagged = writer.flagged + helped.get("flagged", [])
+    writer.problems = None if check_errors else _located_warnings(block, registries, flagged, problems)
     last = [block.item(position) for position in range(max(total - 2, 0), total)]
     events = YamlList(last)
     events.item_marks = [item.start for item in last]
@@ -779,6 +782,25 @@ def _fill_streaming(writer: _Writer, block: Any, display: str, progress: Progres
         "append": _append_from(block.text, events),
         "check_errors": check_errors,
     }
+
+
+def _located_warnings(
+    block: Any, registries: Log, positions: Sequence[int], head_problems: list[Problem]
+) -> list[Problem] | None:
+    """What `check` finds in a log without errors: the head's problems and those of the events at
+    `positions`, each read again with its place in the file. None when one cannot be read that way."""
+    from tracker.check import EventChecker, by_position
+    from tracker.fastread import NeedsWholeFile
+    from tracker.model import _build_event
+
+    checker = EventChecker(registries)
+    for position in positions:
+        try:
+            item = block.item(position)
+        except NeedsWholeFile:
+            return None
+        checker.add(item, _build_event(item, position, item.start, registries.path, []))
+    return sorted(head_problems + checker.problems, key=by_position)
 
 
 # From this many events on, a second process indexes the second half of the log.
@@ -808,7 +830,10 @@ def _index_events(
         event = _build_event(fields, position, nowhere, display, event_problems)
         if event is None or event_problems:
             return False
+        known = len(checker.problems)
         checker.add(fields, event)
+        if len(checker.problems) != known:
+            writer.flagged.append(position)
         writer.add(event, registries)
         if progress is not None and position % 1000 == 0:
             progress((position - start) * total // share, total)
@@ -843,6 +868,7 @@ def _start_helper(writer: _Writer, block: Any, registries: Log, start: int, stop
             related=[related for _, related in checker.references],
             problems=bool(checker.problems),
             errors=any(problem.is_error for problem in checker.problems),
+            flagged=helper.flagged,
         )
         connection.execute("INSERT INTO meta(key, value) VALUES ('helper', ?)", (json.dumps(result),))
         connection.execute("COMMIT")
