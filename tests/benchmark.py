@@ -108,7 +108,9 @@ def generate_log(path: Path, count: int, seed: int = 2024) -> dict[str, str]:
         f"{rng.choice(('Kim', 'Lee', 'Park', 'Sato', 'Tanaka', 'Smith', 'Chen', 'Wang'))} {name}" for name in range(300)
     ]
     lines = ["# benchmark log", "title: Benchmark", "actors:"]
-    for name in actors:
+    for number, name in enumerate(actors):
+        if number % 50 == 49:
+            continue  # as in real logs, a few actors are missing from the registry: check has warnings to report
         lines += [
             f"  - name: {name}",
             f"    aliases: [{name.replace(' ', '')}]",
