@@ -159,6 +159,10 @@ def test_generated_logs_read_the_same_both_ways(text):
         "events:\n  - id: a\n    t: 'it''s'\n    u: \"q\"  # c\n",
         "events:\n  -\n    id: a\n  - id: b\n",
         "events:\n- id: a\n  date: 2024\n- id: b\n",
+        # an item that ends in an empty explicit key: the strict reader ends it at the next item's indentation
+        "events:\n  - id: a\n    sources:\n    - ?\n  - id: b\n",
+        "events:\n  - id: a\n    sources:\n    - ?\n\n  # between\n  - id: b\n",
+        "events:\n  - id: a\n    ? odd\n  - id: b\n",
     ],
 )
 def test_edge_cases_read_the_same(text):

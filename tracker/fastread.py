@@ -577,7 +577,11 @@ class EventBlock:
             return read_item(self.lines, self.offsets, start, stop, self.column)
         except Unsupported:
             pass
-        piece = self.text[self.offsets[start] : min(self.offsets[stop], len(self.text))]
+        end = min(self.offsets[stop], len(self.text))
+        if stop < len(self.lines):  # the strict reader may end an item at the next item's indentation
+            following = self.lines[stop]
+            end += len(following) - len(following.lstrip(" "))
+        piece = self.text[self.offsets[start] : end]
         try:
             parsed, piece_problems = read_strict(piece, self.path)
         except LogError:
