@@ -309,8 +309,9 @@ def test_check_remembers_this_content_and_its_warnings_move_with_adds(invoke, lo
     assert "warning: actor 'Someone New' is not in the actors registry" in fresh.stderr
 
 
+@pytest.mark.parametrize("ending", ["", "\n", "titel: after the events\n", "titel: no final newline"])
 @pytest.mark.parametrize("helper", [False, True], ids=["one process", "with a helper"])
-def test_a_large_log_with_warnings_takes_adds_through_the_index(invoke, tmp_path, monkeypatch, helper):
+def test_a_large_log_with_warnings_takes_adds_through_the_index(invoke, tmp_path, monkeypatch, helper, ending):
     monkeypatch.setattr(fastread, "FAST_THRESHOLD", 0)  # streamed: the warnings are found without their places
     monkeypatch.setattr(index, "PARALLEL_MINIMUM", 2 if helper else 10**9)
     entries = [
@@ -318,18 +319,23 @@ def test_a_large_log_with_warnings_takes_adds_through_the_index(invoke, tmp_path
         for number in range(6)
     ]
     path = tmp_path / "events.yaml"
-    path.write_text("actors:\n  - name: Person 1\nevents:\n" + "".join(entries), encoding="utf-8")
+    text = "actors:\n  - name: Person 1\nevents:\n" + "".join(entries) + ending
+    path.write_text(text if ending else text.rstrip("\n"), encoding="utf-8")
     assert invoke("list", "-f", str(path)).exit_code == 0
     import tracker.store
 
-    with monkeypatch.context() as patched:
-        patched.setattr(tracker.store, "read_log", lambda *args, **kwargs: pytest.fail("the log was read whole"))
-        added = invoke("add", "New", "--date", "2024-02-01", "-a", "Stranger", "-f", str(path))
-    assert added.exit_code == 0, added.output
-    assert added.stderr == "tracker: warning: actor 'Stranger' is not in the actors registry; added as written\n"
-    checked = invoke("check", "-f", str(path))
-    assert checked.stderr == invoke("check", "-f", str(path), "--no-index").stderr
-    assert checked.stderr.count("is not in the actors registry") == 6
+    for number, actor in enumerate(["Stranger", "Person 1", "Other Stranger"]):
+        with monkeypatch.context() as patched:
+            patched.setattr(tracker.store, "read_log", lambda *args, **kwargs: pytest.fail("the log was read whole"))
+            added = invoke("add", f"New {number}", "--date", "2024-02-01", "-a", actor, "-f", str(path))
+        assert added.exit_code == 0, added.output
+        checked = invoke("check", "-f", str(path))
+        assert checked.stderr == invoke("check", "-f", str(path), "--no-index").stderr
+        if number == 0:
+            assert (
+                added.stderr == "tracker: warning: actor 'Stranger' is not in the actors registry; added as written\n"
+            )
+            assert checked.stderr.count("is not in the actors registry") == 6
     path.write_text(path.read_text().replace("id: e4", "id: e1"), encoding="utf-8")
     assert invoke("list", "-f", str(path)).exit_code == 0
     before = path.read_bytes()

@@ -31,7 +31,7 @@ from tracker.dates import PartialDate, parse_date
 from tracker.errors import Location, Problem, TrackerError
 from tracker.model import Event, Log, build_log, normalise_name
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 BLOCK_SIZE = 1 << 20
 # A file changed within this long of the index's last look may share its timestamp with an
 # earlier version (timestamps come from a coarse clock): such a file is compared by content.
@@ -52,7 +52,10 @@ CREATE TABLE events(
 CREATE TABLE event_actors(key TEXT NOT NULL, seq INTEGER NOT NULL);
 CREATE TABLE event_tags(key TEXT NOT NULL, seq INTEGER NOT NULL);
 CREATE TABLE search(seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
-CREATE TABLE checks(content TEXT PRIMARY KEY, problems TEXT NOT NULL);
+CREATE TABLE checks(content TEXT NOT NULL);
+CREATE TABLE check_problems(
+    ordinal INTEGER PRIMARY KEY, line INTEGER, col INTEGER, message TEXT NOT NULL, severity TEXT NOT NULL
+);
 """
 _INDEXES = """
 CREATE INDEX events_start ON events(start);
@@ -139,15 +142,22 @@ class Index:
             [(key, json.dumps(value)) for key, value in values.items()],
         )
 
+    def checked(self) -> bool:
+        """Whether what `check` finds in this exact content is known."""
+        query = "SELECT 1 FROM checks WHERE content = ?"
+        return self.connection.execute(query, (content_key(self.meta["blocks"]),)).fetchone() is not None
+
     def problems(self, display: str | None = None) -> list[Problem] | None:
         """The problems `check` found in this exact content (located in `display`, else the real path),
-        or None when it was not checked."""
-        row = self.connection.execute(
-            "SELECT problems FROM checks WHERE content = ?", (content_key(self.meta["blocks"]),)
-        ).fetchone()
-        if row is None:
+        in file order, or None when it was not checked."""
+        if not self.checked():
             return None
-        return [_problem(item, display or str(self.log_path)) for item in json.loads(row[0])]
+        rows = self.connection.execute(
+            "SELECT line, col, message, severity FROM check_problems"
+            " ORDER BY coalesce(line, 0), coalesce(col, 0), ordinal"
+        )
+        path = display or str(self.log_path)
+        return [Problem(Location(path, line, column), message, severity) for line, column, message, severity in rows]
 
     def record_problems(self, problems: Sequence[Problem]) -> None:
         """Remember what `check` found in this exact content (only the latest content is kept)."""
@@ -170,8 +180,10 @@ class Index:
         problems: Sequence[Problem] | None,
     ) -> None:
         """Take in an event that was just written at the append point (`inserted` bytes, `lines` lines),
-        the file's new stat and what `check` now finds in it (None: not known, as before the event)."""
-        append = dict(self.meta["append"])
+        the file's new stat and the problems `check` finds in the event (None when the log's were not known):
+        the problems after the append point move down by `lines`."""
+        old = self.meta["append"]
+        append = dict(old)
         first_block = append["offset"] // BLOCK_SIZE
         verified_ns = time.time_ns()
         with open(self.log_path, "rb", buffering=0) as handle:
@@ -204,9 +216,13 @@ class Index:
                 }
             )
             if problems is None:
-                self.connection.execute("DELETE FROM checks")
+                _keep_problems(self.connection, None, ())
             else:
-                _keep_problems(self.connection, blocks, problems)
+                self.connection.execute(
+                    "UPDATE check_problems SET line = line + ? WHERE line > ? OR (line = ? AND ?)",
+                    (lines, old["line"], old["line"], not old["lead"]),
+                )
+                _keep_problems(self.connection, blocks, problems, replace=False)
             self.connection.execute("COMMIT")
         except BaseException:
             self.connection.execute("ROLLBACK")
@@ -866,7 +882,6 @@ def _start_helper(writer: _Writer, block: Any, registries: Log, start: int, stop
             vocabulary=helper.vocabulary(),
             ids=sorted(checker.ids),
             related=[related for _, related in checker.references],
-            problems=bool(checker.problems),
             errors=any(problem.is_error for problem in checker.problems),
             flagged=helper.flagged,
         )
@@ -921,7 +936,6 @@ def _join_helper(writer: _Writer, checker: Any, helper: tuple[int, Path]) -> dic
     duplicated = checker.ids & set(result["ids"])
     checker.ids.update(result["ids"])
     unresolved = [related for related in result["related"] if related not in checker.ids]
-    result["problems"] = result.get("problems") or bool(duplicated or unresolved)
     result["errors"] = result.get("errors") or bool(duplicated or unresolved)  # both are errors
     return result
 
@@ -952,19 +966,22 @@ def _append_from(text: str, events: Any) -> dict[str, Any]:
     }
 
 
-def _keep_problems(connection: sqlite3.Connection, blocks: Sequence[str], problems: Sequence[Problem]) -> None:
-    """Record `problems` as what `check` finds in the content with these block digests (the only one kept)."""
+def _keep_problems(
+    connection: sqlite3.Connection,
+    blocks: Sequence[str] | None,
+    problems: Sequence[Problem],
+    *,
+    replace: bool = True,
+) -> None:
+    """Record `problems` (in file order) as what `check` finds in the content with these block digests,
+    the only content kept; None forgets any. Without `replace`, they join those already recorded."""
     connection.execute("DELETE FROM checks")
-    connection.execute(
-        "INSERT INTO checks(content, problems) VALUES (?, ?)",
-        (content_key(blocks), json.dumps([_problem_record(item) for item in problems])),
+    if replace or blocks is None:
+        connection.execute("DELETE FROM check_problems")
+    if blocks is None:
+        return
+    connection.execute("INSERT INTO checks(content) VALUES (?)", (content_key(blocks),))
+    connection.executemany(
+        "INSERT INTO check_problems(line, col, message, severity) VALUES (?, ?, ?, ?)",
+        [(item.location.line, item.location.column, item.message, item.severity) for item in problems],
     )
-
-
-def _problem_record(problem: Problem) -> list[Any]:
-    return [problem.location.line, problem.location.column, problem.message, problem.severity]
-
-
-def _problem(record: list[Any], path: str) -> Problem:
-    line, column, message, severity = record
-    return Problem(Location(path, line, column), message, severity)

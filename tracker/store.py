@@ -355,7 +355,7 @@ def append_with_index(
         point = index.meta["append"]
         if point is None or index.meta["check_errors"]:
             return None
-        known_problems = index.problems(str(path))  # None when warnings were found but not located yet
+        checked = index.checked()  # whether what `check` finds in the log is known (its warnings located)
         log = index.log(str(path))
         fields = make_fields(log)
         text, event, problems = _checked_item(log, fields, point, str(path))
@@ -364,15 +364,11 @@ def append_with_index(
         status = _insert_bytes(path, index.meta["signature"], point["offset"], text.encode("utf-8"))
         if status is None:
             return None
-        lines = text.count("\n")
-        found = None
-        if known_problems is not None:
-            shifted = [_shifted(problem, point, lines) for problem in known_problems]
-            found = sorted(shifted + problems, key=by_position)
         import sqlite3
 
         with contextlib.suppress(IndexUnusable, OSError, sqlite3.Error):
-            index.record_append(event, log, len(text.encode("utf-8")), lines, status, found)
+            found = sorted(problems, key=by_position) if checked else None
+            index.record_append(event, log, len(text.encode("utf-8")), text.count("\n"), status, found)
     return Appended(fields, text, log, problems)
 
 
@@ -410,13 +406,6 @@ def _checked_item(
 def _moved(problem: Problem, lines: int) -> Problem:
     where = problem.location
     return Problem(Location(where.path, (where.line or 1) + lines, where.column), problem.message, problem.severity)
-
-
-def _shifted(problem: Problem, point: dict[str, Any], lines: int) -> Problem:
-    """A problem of the old text, where it stands once `lines` lines are inserted at `point`."""
-    line = problem.location.line or 0
-    after = line > point["line"] or (line == point["line"] and not point["lead"])
-    return _moved(problem, lines) if after else problem
 
 
 def _insert_bytes(path: Path, expected: list[int], offset: int, data: bytes) -> os.stat_result | None:
