@@ -190,3 +190,22 @@ def test_generated_events_give_the_same_values_without_positions(text):
 
 def test_the_bundled_log_gives_the_same_values_without_positions():
     values_same_as_strict((ROOT / "events.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    "odd",
+    ["\x1b[2J", "\x85", "\u2028", "\u2029", "\x7f", "\x00", "\ufffe"],
+    ids=["escape", "NEL", "line separator", "paragraph separator", "DEL", "NUL", "U+FFFE"],
+)
+def test_characters_yaml_refuses_or_breaks_lines_on_read_as_the_strict_reader_reads_them(odd):
+    text = f"events:\n  - id: a\n    title: Breaking{odd} news\n  - id: b\n    title: fine\n"
+
+    def outcome(read):
+        try:
+            return ("read", plain(read(text, "log.yaml")[0]))
+        except Exception as error:
+            return ("error", str(error))
+
+    fast, strict = outcome(fastread.read_fast), outcome(read_strict)
+    assert fast == strict
+    assert fastread.open_block(text, "log.yaml") is None  # the strict reader takes such a log whole

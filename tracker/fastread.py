@@ -618,7 +618,7 @@ class EventBlock:
 
 def open_block(text: str, path: str) -> EventBlock | None:
     """The log's events block, or None when the log is not a mapping with a non-empty `events:` block list."""
-    if "\r" in text:
+    if "\r" in text or _YAML_SPECIAL.search(text):
         return None
     lines = text.split("\n")
     found = split_events(lines)
@@ -633,6 +633,10 @@ def open_block(text: str, path: str) -> EventBlock | None:
         return None
     return block
 
+
+# Characters YAML does not take as they are (controls, surrogates, U+FFFE/U+FFFF) or takes as line
+# breaks (NEL, U+2028, U+2029): in a log holding any, the strict reader reads it and says what is wrong.
+_YAML_SPECIAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff\u2028\u2029]")
 
 # Below this size the strict reader alone is fast enough.
 FAST_THRESHOLD = 256 * 1024
