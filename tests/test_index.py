@@ -209,8 +209,10 @@ def test_an_index_still_current_is_not_rebuilt(invoke, logged, cache_home):
         lambda database: _set_meta(database, "schema", "0"),
         lambda database: _set_meta(database, "complete", "false"),
         lambda database: _drop(database, "events"),
+        lambda database: _spoil(database, "UPDATE events SET fields = substr(fields, 3) WHERE seq = 1"),
+        lambda database: _spoil(database, """UPDATE events SET fields = replace(fields, '"date":"', '"date":"x')"""),
     ],
-    ids=["garbage", "truncated", "empty", "older-schema", "unfinished", "missing-table"],
+    ids=["garbage", "truncated", "empty", "older-schema", "unfinished", "missing-table", "bad-row", "bad-date"],
 )
 def test_a_damaged_or_older_index_is_ignored_and_rebuilt(invoke, logged, cache_home, damage):
     expected = titles(invoke, "-f", str(logged), "--no-index")
@@ -228,6 +230,11 @@ def test_a_damaged_or_older_index_is_ignored_and_rebuilt(invoke, logged, cache_h
 def _set_meta(database: Path, key: str, value: str) -> None:
     with sqlite3.connect(database) as connection:
         connection.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+
+
+def _spoil(database: Path, statement: str) -> None:
+    with sqlite3.connect(database) as connection:
+        connection.execute(statement)
 
 
 def _drop(database: Path, table: str) -> None:

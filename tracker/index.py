@@ -238,17 +238,26 @@ class Index:
     def events(self, where: str = "", parameters: Sequence[Any] = (), tail: str = "") -> list[Event]:
         """Events of the rows `where` selects (an SQL condition on `events`), in file order unless `tail` orders."""
         query = "SELECT seq, fields FROM events" + (f" WHERE {where}" if where else "") + (tail or " ORDER BY seq")
-        return [_event(seq, fields) for seq, fields in self.rows(query, parameters)]
+        rows = self.rows(query, parameters)
+        try:
+            return [_event(seq, fields) for seq, fields in rows]
+        except (ValueError, KeyError, TypeError, TrackerError):  # a row damaged on disk
+            self._discard()
+            raise IndexBroken(str(self.path)) from None
 
     def rows(self, query: str, parameters: Sequence[Any] = ()) -> list[Any]:
         """The rows of `query`; a damaged index is removed and raises IndexBroken."""
         try:
             return self.connection.execute(query, parameters).fetchall()
         except sqlite3.DatabaseError:
-            self.connection.close()
-            with contextlib.suppress(OSError):
-                os.unlink(self.path)
+            self._discard()
             raise IndexBroken(str(self.path)) from None
+
+    def _discard(self) -> None:
+        """Close and remove this index: it is damaged, and the next command builds it again."""
+        self.connection.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
 
 
 def _event(seq: int, fields_json: str) -> Event:
