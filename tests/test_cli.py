@@ -754,3 +754,18 @@ def test_plain_option_conversion_agrees_with_typers_own():
                 assert outcome(ours, value, param) == outcome(theirs, value, param), (command.name, param.name, value)
                 compared += 1
     assert compared > 300
+
+
+@pytest.mark.parametrize("no_index", [[], ["--no-index"]], ids=["index", "no index"])
+def test_text_with_unicode_line_separators_is_added_and_edited_as_written(invoke, in_log_folder, no_index):
+    title, summary, tag = "Talks\u2028resume", "one\u2029two\nthree", "a\x85b"
+    invoke("list", *no_index)  # with the index current, add takes its path
+    added = invoke("add", title, "--date", "2020", "--summary", summary, "-t", tag, *no_index)
+    assert added.exit_code == 0, added.output
+    new_id = added.stdout.strip()
+    edited = invoke("edit", "2024-02-approval", "--title", "a\u2028b")
+    assert edited.exit_code == 0, edited.output
+    rows = {row["id"]: row for row in json.loads(invoke("list", "-F", "json", "--no-index").stdout)}
+    assert (rows[new_id]["title"], rows[new_id]["summary"], rows[new_id]["tags"]) == (title, summary, [tag])
+    assert rows["2024-02-approval"]["title"] == "a\u2028b"
+    assert invoke("check").exit_code == 0

@@ -175,7 +175,12 @@ def _represent_date(dumper: yaml.SafeDumper, value: DateText) -> yaml.Node:
 
 def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
     style = "|" if "\n" in value else None
+    if any(character in value for character in _UNICODE_BREAKS):
+        style = '"'  # YAML reads these as line breaks: only escapes keep them
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_UNICODE_BREAKS = ("\x85", "\u2028", "\u2029")
 
 
 def _represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:
