@@ -21,7 +21,7 @@ from tracker.yamltext import read_strict
 _KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:( +)(.*))?$")
 _PLAIN_BAD_START = frozenset("&*!%@`|>{[]},#'\"?:-")
 _NULLS = frozenset(("~", "null", "Null", "NULL"))
-_FLOW_ITEM = re.compile(r"[^\s,\[\]{}#&*!|>'\"%@`?:-][^,\[\]{}#]*?")
+_FLOW_ITEM = re.compile(r"[^\s,\[\]{}#&*!|>'\"%@`?:-][^,\[\]{}#]*?", re.ASCII)
 # `A, B C, D-e`: plain items, one space after each comma, nothing YAML reads specially.
 _SIMPLE_FLOW = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._/()-]*(?<! )(?:, [A-Za-z0-9][A-Za-z0-9 ._/()-]*(?<! ))*")
 _EVENTS_KEY = re.compile(r"events:[ ]*(?:#.*)?$")
@@ -107,7 +107,7 @@ class _ItemReader:
     def read(self) -> YamlMap:
         first_line = self.lines[self.start]
         after_dash = first_line[self.column + 1 :]
-        if not after_dash.strip():
+        if not after_dash.strip(" \t"):
             raise Unsupported("an item starting on the line after its dash")
         key_column = self.column + 1 + (len(after_dash) - len(after_dash.lstrip(" ")))
         mapping = self.new_mapping(self.start, key_column)
@@ -132,8 +132,8 @@ class _ItemReader:
                 raise Unsupported("duplicate or odd key")
             mapping.key_marks[key] = self.mark(number, key_column)
             raw = match[3]
-            value_column = match.end(2) if match[2] else len(line.rstrip())
-            if raw is None or not raw.strip() or raw.lstrip().startswith("#"):
+            value_column = match.end(2) if match[2] else len(line.rstrip(" \t"))
+            if raw is None or not raw.strip(" \t") or raw.lstrip(" \t").startswith("#"):
                 value, value_mark, value_end, end_line, number = self.nested(number, key_column, match)
             elif raw[0] in "|>":
                 value, value_mark, value_end, end_line, number = self.block_scalar(
@@ -161,7 +161,7 @@ class _ItemReader:
 
     def next_content(self, number: int) -> int:
         while number < self.stop:
-            stripped = self.lines[number].strip()
+            stripped = self.lines[number].strip(" \t")
             if stripped and not stripped.startswith("#"):
                 return number
             number += 1
@@ -241,7 +241,7 @@ class _ItemReader:
             if match is None or match[1] in mapping:
                 raise Unsupported("not a simple key in a list of mappings")
             raw = match[3]
-            if raw is None or not raw.strip() or raw.lstrip().startswith("#") or raw[0] in "|>{":
+            if raw is None or not raw.strip(" \t") or raw.lstrip(" \t").startswith("#") or raw[0] in "|>{":
                 raise Unsupported("a nested value in a list of mappings")
             value_column = match.end(2)
             if raw[0] == "[":
@@ -279,7 +279,7 @@ class _ItemReader:
                 items.append(part)
                 items.item_marks.append(Mark((number, base - line_start, base)))
                 base += len(part) + 2
-        elif inner.strip():
+        elif inner.strip(" \t"):
             for part in inner.split(","):
                 leading = len(part) - len(part.lstrip(" "))
                 item = part.strip(" ")
@@ -324,6 +324,8 @@ def _block_scalar(lines: list[str], number: int, stop: int, key_column: int, raw
             raise Unsupported("tab")
         stripped = line.lstrip(" ")
         if not stripped:
+            if line and (content_indent is None or len(line) > content_indent):
+                raise Unsupported("a line of spaces that may hold some of them")
             content.append("")
             following += 1
             continue
@@ -345,7 +347,7 @@ def _block_scalar(lines: list[str], number: int, stop: int, key_column: int, raw
     body = content[: len(content) - trailing]
     if any(line.startswith(" ") for line in body if line) and style == ">":
         raise Unsupported("leading spaces in a folded block")
-    if any(not line.strip() and line for line in body) or not body or not body[0]:
+    if any(not line.strip(" \t") and line for line in body) or not body or not body[0]:
         raise Unsupported("blank or whitespace-only lines leading a block scalar")
     text = "\n".join(body) if style == "|" else _fold(body)
     if chomping == "-":
@@ -381,7 +383,7 @@ def _scalar(raw: str) -> tuple[str | None, int]:
     if raw[0] in "'\"":
         text, length = _quoted(raw)
         rest = raw[length:]
-        if (rest.strip() and not rest.lstrip(" ").startswith("#")) or (rest.strip() and not rest.startswith(" ")):
+        if (rest.strip(" \t") and not rest.lstrip(" ").startswith("#")) or (rest.strip(" \t") and not rest.startswith(" ")):
             raise Unsupported("text after a quoted scalar")
         return text, length
     if raw[0] in _PLAIN_BAD_START and not (raw[0] == "-" and len(raw) > 1 and raw[1] not in " "):
@@ -468,7 +470,7 @@ def read_values(lines: list[str], start: int, stop: int, column: int) -> YamlMap
         if key in fields or key in _NULLS:
             raise Unsupported("duplicate or odd key")
         number += 1
-        if raw is None or not raw.strip() or raw.lstrip().startswith("#"):
+        if raw is None or not raw.strip(" \t") or raw.lstrip(" \t").startswith("#"):
             value, number = _nested_values(lines, number, stop, key_column)
         elif raw[0] in "|>":
             value, number = _block_scalar(lines, number - 1, stop, key_column, raw)
@@ -492,7 +494,7 @@ def read_values(lines: list[str], start: int, stop: int, column: int) -> YamlMap
 def _nested_values(lines: list[str], number: int, stop: int, key_column: int) -> tuple[Any, int]:
     """An empty value, or a block list of plain or quoted scalars, under a key line."""
     following = number
-    while following < stop and (not lines[following].strip() or lines[following].lstrip().startswith("#")):
+    while following < stop and (not lines[following].strip(" \t") or lines[following].lstrip(" \t").startswith("#")):
         following += 1
     if following >= stop:
         return None, number
