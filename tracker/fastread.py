@@ -383,7 +383,7 @@ def _scalar(raw: str) -> tuple[str | None, int]:
     if raw[0] in "'\"":
         text, length = _quoted(raw)
         rest = raw[length:]
-        if (rest.strip(" \t") and not rest.lstrip(" ").startswith("#")) or (rest.strip(" \t") and not rest.startswith(" ")):
+        if rest.strip(" \t") and (not rest.lstrip(" ").startswith("#") or not rest.startswith(" ")):
             raise Unsupported("text after a quoted scalar")
         return text, length
     if raw[0] in _PLAIN_BAD_START and not (raw[0] == "-" and len(raw) > 1 and raw[1] not in " "):
