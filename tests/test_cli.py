@@ -769,3 +769,12 @@ def test_text_with_unicode_line_separators_is_added_and_edited_as_written(invoke
     assert (rows[new_id]["title"], rows[new_id]["summary"], rows[new_id]["tags"]) == (title, summary, [tag])
     assert rows["2024-02-approval"]["title"] == "a\u2028b"
     assert invoke("check").exit_code == 0
+
+
+def test_a_dry_run_says_an_unknown_actor_would_be_added(invoke, in_log_folder):
+    result = invoke("add", "X", "--date", "2024-05", "-a", "Somebody New", "--dry-run")
+    assert result.exit_code == 0
+    assert (
+        result.stderr
+        == "tracker: warning: actor 'Somebody New' is not in the actors registry; would be added as written\n"
+    )

@@ -347,3 +347,33 @@ def test_a_syntax_error_in_a_file_with_ampersands_is_located(tmp_path):
     path = _write(tmp_path, "events:\n  - id: a\n    date: 2024-01-01\n    title: Q&A: session\n")
     with pytest.raises(LogError, match=r"events.yaml:4:15: invalid YAML: mapping values are not allowed"):
         load_log(path)
+
+
+def test_a_write_removes_what_a_killed_writer_left_beside_the_log(tmp_path):
+    """A writer killed while writing leaves its temporary file; the next writer, holding the lock, removes it."""
+    log = tmp_path / "events.yaml"
+    log.write_text("events:\n  - id: a\n    date: 2024\n    title: A\n", encoding="utf-8")
+    script = (
+        "import os, sys, tempfile, time\n"
+        "from pathlib import Path\n"
+        "from tracker.store import locked\n"
+        "log = Path(sys.argv[1])\n"
+        "with locked(log):\n"
+        "    tempfile.mkstemp(dir=log.parent, prefix=f'.{log.name}.', suffix='.tmp')\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    writer = subprocess.Popen([sys.executable, "-c", script, str(log)], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline() == "ready\n"
+    writer.kill()
+    writer.wait()
+    leftovers = list(tmp_path.glob(".events.yaml.*.tmp"))
+    assert len(leftovers) == 1
+    other = tmp_path / ".events.yaml.extra.abcdefgh.tmp"  # another log's name: kept
+    other.write_text("x")
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker", "add", "B", "--date", "2024", "-f", str(log)],
+        capture_output=True, text=True, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert list(tmp_path.glob(".events.yaml.*.tmp")) == [other]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import glob
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -161,9 +162,18 @@ def locked(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[No
             if on_wait is not None:
                 on_wait()
             fcntl.flock(descriptor, fcntl.LOCK_EX)
+        _remove_leftovers(path)
         yield
     finally:
         os.close(descriptor)
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Remove the temporary files of writers killed mid-write beside the log: with the lock held, none is
+    writing. Only names tempfile gives for this log's name match (8 characters between name and .tmp)."""
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.{'[a-z0-9_]' * 8}.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -97,7 +97,7 @@ def add(
     fields, log = appended.fields, appended.log
     for name in fields.get("actors", ()):
         if isinstance(log.data, dict) and not log.is_known_actor(name):
-            _warn(f"actor '{name}' is not in the actors registry; added as written")
+            _warn(f"actor '{name}' is not in the actors registry; {'would be ' if dry_run else ''}added as written")
     twins = [
         event.id
         for event in sorted(log.events_dated(start), key=lambda event: event.sort_key)
@@ -208,7 +208,7 @@ def edit(
     if isinstance(changed.log.data, dict) and "actors" in changed.log.data:
         for name in add_actor or ():
             if not changed.log.is_known_actor(name):
-                _warn(f"actor '{name}' is not in the actors registry; added as written")
+                _warn(f"actor '{name}' is not in the actors registry; {'would be ' if dry_run else ''}added as written")
     _report_edit(changed, path, dry_run=dry_run, diff=unified_diff)
 
 
