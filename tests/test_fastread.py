@@ -166,6 +166,8 @@ def test_generated_logs_read_the_same_both_ways(text):
         # YAML's white space is the space and the tab, not every Unicode space
         "events:\n  - id: a\n    title: \u3000#MeToo rally\n    tags: [\u00a0, x]\n    type: \u3000\n  - id: b\n",
         "events:\n  - id: a\n    title: x\u3000\n    summary: \u2003y\u2003 # c\n  - id: b\n",
+        # a quoted value whose continuation line reads `events:`
+        'note: "see the\nevents:\n  - below"\nevents:\n  - id: a\n    title: x\n  - id: b\n',
         # lines of spaces inside block scalars keep what lies beyond the indentation
         "events:\n  - id: a\n    summary: |\n      text:\n          first\n          \n          second\n  - id: b\n",
         "events:\n  - id: a\n    summary: >\n      one\n         \n      two\n  - id: b\n",

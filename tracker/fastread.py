@@ -629,7 +629,10 @@ def open_block(text: str, path: str) -> EventBlock | None:
     first, end, column = found
     # After a final newline, split() yields one more, empty, "line" that is not in the file.
     end = min(end, len(lines) - 1 if text.endswith("\n") else len(lines))
-    block = EventBlock(text, path, lines, first, end, column)
+    try:
+        block = EventBlock(text, path, lines, first, end, column)
+    except LogError:
+        return None  # e.g. an `events:` line inside a quoted value: the strict reader says what the file holds
     data = block.head
     if not block.starts or not isinstance(data, YamlMap) or "events" not in data or data["events"] is not None:
         return None
