@@ -487,3 +487,19 @@ def test_an_added_event_is_found_by_search_at_once(invoke, logged):
         found = titles(invoke, "-f", str(logged), "--search", needle)
         assert found == titles(invoke, "-f", str(logged), "--search", needle, "--no-index")
         assert '{"title": "Envoy meets Zhao Leji in Pyongyang"}' in found
+
+
+def test_add_builds_a_missing_or_stale_index_and_appends_through_it(invoke, logged, cache_home, monkeypatch):
+    import tracker.store
+
+    monkeypatch.setattr(tracker.store, "read_log", lambda *args, **kwargs: pytest.fail("the log was read whole"))
+    for number in range(2):
+        if number:
+            logged.write_text(logged.read_text() + "  - id: by-hand\n    date: 2024-06\n    title: Typed in\n")
+        result = invoke("add", f"Added {number}", "--date", "2024-05-01", "-f", str(logged))
+        assert result.exit_code == 0, result.output
+        assert index_file(cache_home / "tracker", logged).exists()
+    monkeypatch.undo()
+    assert titles(invoke, "-f", str(logged)) == titles(invoke, "-f", str(logged), "--no-index")
+    listed = "\n".join(titles(invoke, "-f", str(logged)))
+    assert all(f'"title": "{title}"' in listed for title in ("Added 0", "Added 1", "Typed in"))

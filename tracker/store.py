@@ -339,10 +339,12 @@ def append_with_index(
     *,
     dry_run: bool = False,
     on_wait: Callable[[], None] | None = None,
+    progress: Progress | None = None,
 ) -> Appended | None:
-    """Append one event using the log's current index, without reading or re-parsing the log: None when
-    the index cannot vouch for the file (missing, out of date, check errors in this content, events not in
-    a block list), so that the caller takes change_log's whole-file path, which reports what is wrong.
+    """Append one event using the log's index (built first when missing or out of date, `progress` told how
+    far along), without re-parsing the log: None when the index cannot vouch for the file (unreadable,
+    check errors in this content, events not in a block list), so that the caller takes change_log's
+    whole-file path, which reports what is wrong.
 
     Under the lock: the index gives the registries, the ids and where new events go;
     `make_fields` builds the event from them; its YAML text alone is parsed back and
@@ -359,7 +361,7 @@ def append_with_index(
         return None
     with contextlib.nullcontext() if dry_run else locked(real_path, on_wait):
         try:
-            index = open_index(index_folder, real_path, build=False)
+            index = open_index(index_folder, real_path, progress=progress)
         except IndexUnusable:
             return None
         point = index.meta["append"]

@@ -18,6 +18,7 @@ from tracker.cli.common import (
     _index_folder,
     _log_path,
     _option_date,
+    _progress,
     _waiting,
     _warn,
     app,
@@ -91,7 +92,7 @@ def add(
     folder = _index_folder(no_index)
     appended = None
     if folder is not None:
-        appended = append_with_index(path, folder, make_fields, dry_run=dry_run, on_wait=_waiting)
+        appended = append_with_index(path, folder, make_fields, dry_run=dry_run, on_wait=_waiting, progress=_progress())
     if appended is None:
         appended = _append_whole(path, make_fields, dry_run=dry_run)
     fields, log = appended.fields, appended.log
