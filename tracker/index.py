@@ -794,8 +794,14 @@ def _fill_streaming(writer: _Writer, block: Any, display: str, progress: Progres
     check_errors = any(problem.is_error for problem in found) or bool(helped.get("errors"))
     # Errors are reported by `check` reading the log whole. Warnings each come from one event's own
     # rules (references are checked only for errors): those events are read again with their places.
-    flagged = writer.flagged + helped.get("flagged", [])
-    writer.problems = None if check_errors else _located_warnings(block, registries, flagged, problems)
+    writer.problems = None
+    if not check_errors:
+        located = _located_warnings(block, registries, writer.flagged, problems)
+        if located is not None and (helper is None or helped.get("located") is not None):
+            from tracker.check import by_position
+
+            theirs = [_problem(record, display) for record in helped.get("located") or []]
+            writer.problems = sorted(located + theirs, key=by_position)
     last = [block.item(position) for position in range(max(total - 2, 0), total)]
     events = YamlList(last)
     events.item_marks = [item.start for item in last]
@@ -892,8 +898,11 @@ def _start_helper(writer: _Writer, block: Any, registries: Log, start: int, stop
             ids=sorted(checker.ids),
             related=[related for _, related in checker.references],
             errors=any(problem.is_error for problem in checker.problems),
-            flagged=helper.flagged,
         )
+        located = None
+        if not result["errors"] and not result.get("unusable") and not result.get("whole"):
+            located = _located_warnings(block, registries, helper.flagged, [])  # in parallel with the main half
+        result["located"] = None if located is None else [_problem_record(problem) for problem in located]
         connection.execute("INSERT INTO meta(key, value) VALUES ('helper', ?)", (json.dumps(result),))
         connection.execute("COMMIT")
         connection.close()
@@ -973,6 +982,15 @@ def _append_from(text: str, events: Any) -> dict[str, Any]:
         "lead": bool(insert_at) and not text[:insert_at].endswith("\n"),
         "newline": newline_of(text),
     }
+
+
+def _problem_record(problem: Problem) -> list[Any]:
+    return [problem.location.line, problem.location.column, problem.message, problem.severity]
+
+
+def _problem(record: list[Any], path: str) -> Problem:
+    line, column, message, severity = record
+    return Problem(Location(path, line, column), message, severity)
 
 
 def _keep_problems(
