@@ -157,7 +157,7 @@ class Index:
             " ORDER BY coalesce(line, 0), coalesce(col, 0), ordinal"
         )
         path = display or str(self.log_path)
-        return [Problem(Location(path, line, column), message, severity) for line, column, message, severity in rows]
+        return [_problem(row, path) for row in rows]
 
     def record_problems(self, problems: Sequence[Problem]) -> None:
         """Remember what `check` found in this exact content (only the latest content is kept)."""
@@ -988,7 +988,7 @@ def _problem_record(problem: Problem) -> list[Any]:
     return [problem.location.line, problem.location.column, problem.message, problem.severity]
 
 
-def _problem(record: list[Any], path: str) -> Problem:
+def _problem(record: Sequence[Any], path: str) -> Problem:
     line, column, message, severity = record
     return Problem(Location(path, line, column), message, severity)
 
@@ -1010,5 +1010,5 @@ def _keep_problems(
     connection.execute("INSERT INTO checks(content) VALUES (?)", (content_key(blocks),))
     connection.executemany(
         "INSERT INTO check_problems(line, col, message, severity) VALUES (?, ?, ?, ?)",
-        [(item.location.line, item.location.column, item.message, item.severity) for item in problems],
+        [_problem_record(item) for item in problems],
     )

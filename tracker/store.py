@@ -373,14 +373,15 @@ def append_with_index(
         text, event, problems = _checked_item(log, fields, point, str(path))
         if dry_run:
             return Appended(fields, text, log, problems)
-        status = _insert_bytes(path, index.meta["signature"], point["offset"], text.encode("utf-8"))
+        data = text.encode("utf-8")
+        status = _insert_bytes(path, index.meta["signature"], point["offset"], data)
         if status is None:
             return None
         import sqlite3
 
         with contextlib.suppress(IndexUnusable, OSError, sqlite3.Error):
             found = sorted(problems, key=by_position) if checked else None
-            index.record_append(event, log, len(text.encode("utf-8")), text.count("\n"), status, found)
+            index.record_append(event, log, len(data), text.count("\n"), status, found)
     return Appended(fields, text, log, problems)
 
 
