@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import pty
 import sqlite3
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import tracker.store
 from tracker import fastread, index
 from tracker.check import check_log
 from tracker.dates import parse_date
@@ -242,7 +244,9 @@ def _drop(database: Path, table: str) -> None:
         connection.execute(f"DROP TABLE {table}")
 
 
-def test_add_with_the_index_writes_what_the_whole_file_path_writes(invoke, tmp_path):
+@pytest.mark.parametrize("early_flush", [True, False], ids=["copy-flushed-early", "small-log"])
+def test_add_with_the_index_writes_what_the_whole_file_path_writes(invoke, tmp_path, monkeypatch, early_flush):
+    monkeypatch.setattr(tracker.store, "EARLY_FLUSH_BYTES", 0 if early_flush else 1 << 20)
     variants = {
         "sample": SAMPLE_LOG,
         "crlf": SAMPLE_LOG.replace("\n", "\r\n"),
@@ -269,7 +273,6 @@ def test_add_with_the_index_writes_what_the_whole_file_path_writes(invoke, tmp_p
 
 def test_add_with_the_index_takes_the_fast_path(invoke, logged, monkeypatch):
     invoke("list", "-f", str(logged))
-    import tracker.store
 
     monkeypatch.setattr(tracker.store, "read_log", lambda *args, **kwargs: pytest.fail("the log was read whole"))
     result = invoke("add", "Quick", "--date", "2024-05-01", "-a", "Kim Yo-jong", "-f", str(logged))
@@ -282,7 +285,6 @@ def test_add_with_the_index_takes_the_fast_path(invoke, logged, monkeypatch):
 
 def test_add_with_the_index_warns_of_a_same_date_twin_only(invoke, logged, monkeypatch):
     invoke("list", "-f", str(logged))
-    import tracker.store
 
     monkeypatch.setattr(tracker.store, "read_log", lambda *args, **kwargs: pytest.fail("the log was read whole"))
     month = invoke("add", "Cabinet approval falls to 20.1 percent", "--date", "2024-02-01", "-f", str(logged))
@@ -301,6 +303,88 @@ def test_add_through_the_index_refuses_what_the_whole_path_refuses(invoke, logge
     result = invoke("add", "Bad link", "--related", "nothing-here", "-f", str(logged))
     assert result.exit_code == 2
     assert logged.read_bytes() == before
+    assert sorted(path.name for path in logged.parent.iterdir()) == [".events.yaml.lock", "events.yaml"]
+
+
+@pytest.mark.parametrize("failing", ["_copy_range", "fdatasync"])
+def test_a_copy_that_fails_while_the_event_is_made_changes_nothing(invoke, logged, monkeypatch, failing):
+    invoke("list", "-f", str(logged))
+    before = logged.read_bytes()
+    monkeypatch.setattr(tracker.store, "EARLY_FLUSH_BYTES", 0)
+
+    def fail(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(tracker.store if failing == "_copy_range" else tracker.store.os, failing, fail)
+    result = invoke("add", "Quick", "--date", "2024-05-01", "-f", str(logged))
+    assert result.exit_code == 1
+    assert result.stderr == f"{logged}: cannot write: No space left on device; nothing was changed\n"
+    assert logged.read_bytes() == before
+    assert sorted(path.name for path in logged.parent.iterdir()) == [".events.yaml.lock", "events.yaml"]
+
+
+def test_a_same_size_rewrite_right_after_an_add_is_seen(invoke, logged):
+    titles(invoke, "-f", str(logged))
+    assert invoke("add", "Quick", "--date", "2024-05-01", "-f", str(logged)).exit_code == 0
+    status = logged.stat()
+    logged.write_text(logged.read_text(encoding="utf-8").replace("title: Quick", "title: Quack"), encoding="utf-8")
+    os.utime(logged, ns=(status.st_atime_ns, status.st_mtime_ns))  # as if in the same clock tick
+    assert '{"title": "Quack"}' in titles(invoke, "-f", str(logged))
+
+
+def test_after_an_add_the_next_command_trusts_a_pinned_stat(invoke, logged, monkeypatch):
+    if not index.stat_pins_content(logged.stat()):
+        pytest.skip("this filesystem's timestamps may not show a change made in the same clock tick")
+    titles(invoke, "-f", str(logged))
+    assert invoke("add", "Quick", "--date", "2024-05-01", "-f", str(logged)).exit_code == 0
+    with monkeypatch.context() as patched:
+        patched.setattr(index, "block_digests", lambda *args: pytest.fail("the log was read again"))
+        assert '{"title": "Quick"}' in titles(invoke, "-f", str(logged))
+    monkeypatch.setattr(index, "stat_pins_content", lambda status: False)
+    assert invoke("add", "Slow", "--date", "2024-05-02", "-f", str(logged)).exit_code == 0
+    read = []
+    monkeypatch.setattr(index, "block_digests", lambda *args: read.append(args) or [])
+    titles(invoke, "-f", str(logged))
+    assert read  # unpinned, a write this recent is compared by content
+
+
+MOUNTINFO = """\
+22 27 0:21 / /proc rw,relatime shared:12 - proc proc rw
+27 1 253:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+40 27 253:0 /srv /mnt/bind rw,relatime shared:1 master:3 - ext4 /dev/vda rw
+41 27 0:45 / /tmp rw,nosuid - tmpfs tmpfs rw
+50 27 0:50 / /work rw - overlay overlay rw,lowerdir=/a:/b
+60 27 0:61 / /odd rw - nfs server:/x rw
+61 27 0:61 / /odd2 rw - nfs4 server:/y rw
+"""
+
+
+@pytest.mark.parametrize(
+    ("major", "minor", "expected"),
+    [(253, 0, "ext4"), (0, 45, "tmpfs"), (0, 50, "overlay"), (0, 61, None), (8, 1, None)],
+)
+def test_the_filesystem_of_a_device_comes_from_mountinfo(major, minor, expected):
+    assert index.filesystem_type(os.makedev(major, minor), MOUNTINFO) == expected
+
+
+@pytest.mark.parametrize(
+    ("system", "release", "filesystem", "expected"),
+    [
+        ("Linux", "6.13.0", "ext4", True),
+        ("Linux", "6.18.44-fc-v669", "tmpfs", True),
+        ("Linux", "7.0.1", "xfs", True),
+        ("Linux", "10.2", "btrfs", True),
+        ("Linux", "6.12.9-arch1", "ext4", False),
+        ("Linux", "5.15.0-91-generic", "btrfs", False),
+        ("Linux", "6.18.1", "overlay", False),
+        ("Linux", "6.18.1", "nfs4", False),
+        ("Linux", "6.18.1", None, False),
+        ("Darwin", "24.1.0", "apfs", False),
+        ("Linux", "unknown", "ext4", False),
+    ],
+)
+def test_multigrain_timestamps_are_trusted_only_where_the_kernel_has_them(system, release, filesystem, expected):
+    assert index.multigrain_timestamps(system, release, filesystem) is expected
 
 
 def test_check_remembers_this_content_and_its_warnings_move_with_adds(invoke, logged):
@@ -329,7 +413,6 @@ def test_a_large_log_with_warnings_takes_adds_through_the_index(invoke, tmp_path
     text = "actors:\n  - name: Person 1\nevents:\n" + "".join(entries) + ending
     path.write_text(text if ending else text.rstrip("\n"), encoding="utf-8")
     assert invoke("list", "-f", str(path)).exit_code == 0
-    import tracker.store
 
     for number, actor in enumerate(["Stranger", "Person 1", "Other Stranger"]):
         with monkeypatch.context() as patched:
@@ -368,7 +451,6 @@ def test_a_cold_check_of_a_large_log_with_warnings_reads_it_once(invoke, tmp_pat
     expected = invoke("check", "-f", str(path), "--no-index")
     assert expected.exit_code == 0
     assert expected.stderr.count("\n") == 7  # the typo, four unknown actors, one quoted, one unknown field
-    import tracker.store
 
     monkeypatch.setattr(tracker.store, "read_log", lambda *args, **kwargs: pytest.fail("the log was read whole"))
     cold = invoke("check", "-f", str(path))
@@ -490,7 +572,6 @@ def test_an_added_event_is_found_by_search_at_once(invoke, logged):
 
 
 def test_add_builds_a_missing_or_stale_index_and_appends_through_it(invoke, logged, cache_home, monkeypatch):
-    import tracker.store
 
     monkeypatch.setattr(tracker.store, "read_log", lambda *args, **kwargs: pytest.fail("the log was read whole"))
     for number in range(2):

@@ -1,22 +1,26 @@
 """The index: a log's events in an SQLite file in the user's cache folder, so that a query reads only what it prints.
 
 The log stays the source of truth. The index records which content it was built
-from (the file's stat signature and a SHA-1 per MiB of its bytes) and is used only
-while the file provably still holds that content: the signature matches and the
-file was last changed well before the index last looked at it, or, when that is
-not certain (git's "racily clean" case: a rewrite in the same clock tick keeps
-size and time), its bytes hash the same. Anything else (another signature, a
-corrupt, truncated or older index) means a rebuild, into a temporary file renamed
-into place, so concurrent readers and writers only ever see a whole index.
+from (the file's stat signature and a CRC-32 per MiB of its bytes) and is used only
+while the file provably still holds that content: the signature matches and either
+the signature was pinned (taken before the bytes were read, on a filesystem whose
+timestamps show every change made after a stat) or the file was last changed well
+before the index last looked at it. When neither is certain (git's "racily clean"
+case: a rewrite in the same clock tick keeps size and time), its bytes must hash
+the same. Anything else (another signature, a corrupt, truncated or older index)
+means a rebuild, into a temporary file renamed into place, so concurrent readers
+and writers only ever see a whole index.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import json
 import os
+import re
 import signal
 import sqlite3
 import tempfile
@@ -31,12 +35,16 @@ from tracker.dates import PartialDate, parse_date
 from tracker.errors import Location, Problem, TrackerError
 from tracker.model import Event, Log, build_log, normalise_name
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 BLOCK_SIZE = 1 << 20
 # A file changed within this long of the index's last look may share its timestamp with an
 # earlier version (timestamps come from a coarse clock): such a file is compared by content.
 FINE_CLOCK_SLACK_NS = 50_000_000
 COARSE_CLOCK_SLACK_NS = 2_000_000_000
+# Local filesystems that stamp a change made after a stat with a visibly new ctime (multigrain
+# timestamps, Linux 6.13 on): a signature taken before reading a file pins its content there.
+MULTIGRAIN_FILESYSTEMS = frozenset({"ext4", "xfs", "btrfs", "tmpfs"})
+MULTIGRAIN_LINUX = (6, 13)
 BATCH = 2000
 DAY_US = 86_400_000_000
 
@@ -89,6 +97,47 @@ def instant(moment: datetime) -> int:
 def signature(status: os.stat_result) -> list[int]:
     """What stat says about a file's version: device, inode, size, modification and change times."""
     return [status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns]
+
+
+def stat_pins_content(status: os.stat_result) -> bool:
+    """Whether the file `status` describes lives where a stat pins its content: any change made to it
+    after a stat shows as a new ctime (multigrain timestamps), so a file whose later stat equals an earlier
+    one has not changed in between, however soon the change came. False wherever that is not known."""
+    return _device_has_multigrain(status.st_dev)
+
+
+@functools.lru_cache(maxsize=8)
+def _device_has_multigrain(device: int) -> bool:
+    uname = os.uname()
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as handle:
+            mountinfo = handle.read()
+    except OSError:
+        return False
+    return multigrain_timestamps(uname.sysname, uname.release, filesystem_type(device, mountinfo))
+
+
+def multigrain_timestamps(system: str, release: str, filesystem: str | None) -> bool:
+    """Whether `filesystem` on this kernel (`system`, `release` as os.uname gives them) has multigrain
+    timestamps: one of ext4, xfs, btrfs or tmpfs on Linux 6.13 or later."""
+    version = re.match(r"(\d+)\.(\d+)", release)
+    if system != "Linux" or version is None or filesystem not in MULTIGRAIN_FILESYSTEMS:
+        return False
+    return (int(version[1]), int(version[2])) >= MULTIGRAIN_LINUX
+
+
+def filesystem_type(device: int, mountinfo: str) -> str | None:
+    """The type of the filesystem mounted from `device` (a stat's st_dev), per the text of
+    /proc/self/mountinfo, or None when no mount or several of different types match."""
+    wanted = f"{os.major(device)}:{os.minor(device)}"
+    types = set()
+    for line in mountinfo.splitlines():
+        fields = line.split(" ")
+        if len(fields) > 7 and fields[2] == wanted and "-" in fields[6:]:
+            separator = fields.index("-", 6)
+            if separator + 1 < len(fields):
+                types.add(fields[separator + 1])
+    return types.pop() if len(types) == 1 else None
 
 
 def block_digests(handle: Any, start_block: int = 0) -> list[str]:
@@ -177,11 +226,13 @@ class Index:
         inserted: int,
         lines: int,
         status: os.stat_result,
+        pinned: bool,
         problems: Sequence[Problem] | None,
     ) -> None:
         """Take in an event that was just written at the append point (`inserted` bytes, `lines` lines),
-        the file's new stat and the problems `check` finds in the event (None when the log's were not known):
-        the problems after the append point move down by `lines`."""
+        the file's new stat (`pinned` when the writer's stat before the rename agrees with it, see
+        stat_pins_content) and the problems `check` finds in the event (None when the log's were not
+        known): the problems after the append point move down by `lines`."""
         old = self.meta["append"]
         append = dict(old)
         first_block = append["offset"] // BLOCK_SIZE
@@ -213,6 +264,7 @@ class Index:
                     "blocks": blocks,
                     "signature": signature(status),
                     "verified_ns": verified_ns,
+                    "pinned": pinned and stat_pins_content(status),
                 }
             )
             if problems is None:
@@ -541,7 +593,7 @@ def _unchanged(index: Index, real: Path, status: os.stat_result) -> bool:
     meta = index.meta
     same_stat = signature(status) == meta["signature"]
     slack = COARSE_CLOCK_SLACK_NS if status.st_mtime_ns % 1_000_000_000 == 0 else FINE_CLOCK_SLACK_NS
-    if same_stat and max(status.st_mtime_ns, status.st_ctime_ns) < meta["verified_ns"] - slack:
+    if same_stat and (meta["pinned"] or max(status.st_mtime_ns, status.st_ctime_ns) < meta["verified_ns"] - slack):
         return True
     if status.st_size != meta["signature"][2]:
         return False
@@ -556,7 +608,7 @@ def _unchanged(index: Index, real: Path, status: os.stat_result) -> bool:
     if digests != meta["blocks"] or signature(before) != signature(after):
         return False
     with contextlib.suppress(sqlite3.Error), index.connection:
-        index.set_meta({"signature": signature(after), "verified_ns": verified_ns})
+        index.set_meta({"signature": signature(after), "verified_ns": verified_ns, "pinned": stat_pins_content(after)})
     return True
 
 
@@ -615,6 +667,7 @@ def _build(database: Path, real: Path, display: str, progress: Progress | None) 
                 "log": str(real),
                 "signature": signature(after),
                 "verified_ns": verified_ns,
+                "pinned": stat_pins_content(after),
                 "blocks": digests,
                 "bom": bom,
                 "complete": True,

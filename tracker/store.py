@@ -8,19 +8,23 @@ import fcntl
 import glob
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tracker.errors import Location, LogError, Problem, TrackerError, UsageError
-from tracker.model import Log, build_log
+from tracker.model import Event, Log, build_log
 from tracker.nodes import plain
 
 if TYPE_CHECKING:
     from tracker.splice import Splice
 
 LOG_NAME = "events.yaml"
+EARLY_FLUSH_BYTES = 1 << 20  # an insertion into a log this large flushes the copied bytes while the event is made
+
+T = TypeVar("T")
 
 Progress = Callable[[int, int], None]
 
@@ -191,8 +195,9 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise LogError(f"cannot write: {error.strerror or error}; nothing was changed", Location(str(path))) from None
 
 
-def _replace(target: Path, fill: Callable[[int], None], old_stat: os.stat_result | None = None) -> None:
-    """Replace `target` by a temporary file that `fill` writes through its descriptor (see atomic_write)."""
+def _replace(target: Path, fill: Callable[[int], None], old_stat: os.stat_result | None = None) -> os.stat_result:
+    """Replace `target` by a temporary file that `fill` writes through its descriptor (see atomic_write);
+    the new file's stat taken before the rename, once its bytes are final."""
     folder = target.parent
     if old_stat is None:
         with contextlib.suppress(FileNotFoundError):
@@ -204,6 +209,7 @@ def _replace(target: Path, fill: Callable[[int], None], old_stat: os.stat_result
         try:
             fill(descriptor)
             os.fsync(descriptor)
+            written = os.fstat(descriptor)
         finally:
             os.close(descriptor)
         if old_stat is not None:
@@ -224,6 +230,7 @@ def _replace(target: Path, fill: Callable[[int], None], old_stat: os.stat_result
         os.fsync(folder_descriptor)
     finally:
         os.close(folder_descriptor)
+    return written
 
 
 @dataclass
@@ -367,22 +374,26 @@ def append_with_index(
         point = index.meta["append"]
         if point is None or index.meta["check_errors"]:
             return None
-        checked = index.checked()  # whether what `check` finds in the log is known (its warnings located)
-        log = index.log(str(path))
-        fields = make_fields(log)
-        text, event, problems = _checked_item(log, fields, point, str(path))
+
+        def prepare() -> tuple[bytes, tuple[Appended, Event]]:
+            log = index.log(str(path))
+            fields = make_fields(log)
+            text, event, problems = _checked_item(log, fields, point, str(path))
+            return text.encode("utf-8"), (Appended(fields, text, log, problems), event)
+
         if dry_run:
-            return Appended(fields, text, log, problems)
-        data = text.encode("utf-8")
-        status = _insert_bytes(path, index.meta["signature"], point["offset"], data)
-        if status is None:
+            return prepare()[1][0]
+        checked = index.checked()  # whether what `check` finds in the log is known (its warnings located)
+        inserted = _insert_bytes(path, index.meta["signature"], point["offset"], prepare)
+        if inserted is None:
             return None
+        data, (appended, event), status, pinned = inserted
         import sqlite3
 
         with contextlib.suppress(IndexUnusable, OSError, sqlite3.Error):
-            found = sorted(problems, key=by_position) if checked else None
-            index.record_append(event, log, len(data), text.count("\n"), status, found)
-    return Appended(fields, text, log, problems)
+            found = sorted(appended.warnings, key=by_position) if checked else None
+            index.record_append(event, appended.log, len(data), appended.text.count("\n"), status, pinned, found)
+    return appended
 
 
 def _checked_item(
@@ -421,29 +432,69 @@ def _moved(problem: Problem, lines: int) -> Problem:
     return Problem(Location(where.path, (where.line or 1) + lines, where.column), problem.message, problem.severity)
 
 
-def _insert_bytes(path: Path, expected: list[int], offset: int, data: bytes) -> os.stat_result | None:
-    """Replace the log at `path` with its bytes plus `data` at `offset`, as atomic_write does, when it is
-    still the version the index describes (`expected` signature); the new file's stat, or None if it changed."""
+def _insert_bytes(
+    path: Path, expected: list[int], offset: int, prepare: Callable[[], tuple[bytes, T]]
+) -> tuple[bytes, T, os.stat_result, bool] | None:
+    """Replace the log at `path` with its bytes plus the bytes `prepare` makes inserted at `offset`, as
+    atomic_write does, when it is still the version the index describes (`expected` signature). The bytes
+    before `offset` are copied and flushed to disk while `prepare` runs; whatever it raises aborts the write.
+
+    None if the file changed; else the inserted bytes, what `prepare` gave with them, the new file's stat
+    and whether nothing wrote to the file between the writer's last stat of it and this one (same inode,
+    size and modification time: the rename itself changes only the ctime).
+    """
     from tracker.index import signature
 
     target = Path(os.path.realpath(path))
+    made: list[tuple[bytes, T]] = []
 
     def fill(descriptor: int) -> None:
-        _copy_range(source.fileno(), descriptor, 0, offset)
-        _write_all(descriptor, data)
-        _copy_range(source.fileno(), descriptor, offset, old.st_size - offset)
-        if os.fstat(descriptor).st_size != old.st_size + len(data):
+        failures: list[BaseException] = []
+        copier = threading.Thread(target=_copy_and_flush, args=(source, descriptor, offset, failures))
+        copier.start()
+        try:
+            made.append(prepare())
+        finally:
+            copier.join()
+        if failures:
+            raise failures[0]
+        _write_all(descriptor, made[0][0])
+        _copy_range(source, descriptor, offset, old.st_size - offset)
+        if os.fstat(descriptor).st_size != old.st_size + len(made[0][0]):
             raise OSError(errno.EIO, "the new file came out the wrong size")
 
     try:
-        with open(target, "rb") as source:
-            old = os.fstat(source.fileno())
-            if signature(old) != expected:
-                return None
-            _replace(target, fill, old)
-        return target.stat()
+        source = os.open(target, os.O_RDONLY)
+    except OSError as error:
+        raise LogError(f"cannot read: {error.strerror or error}; nothing was changed", Location(str(path))) from None
+    try:
+        old = os.fstat(source)
+        if signature(old) != expected:
+            return None
+        written = _replace(target, fill, old)
+        status = target.stat()
     except OSError as error:
         raise LogError(f"cannot write: {error.strerror or error}; nothing was changed", Location(str(path))) from None
+    finally:
+        # The replaced file's pages are freed when its last descriptor closes (~10 ms for 40 MB): not in our way.
+        threading.Thread(target=os.close, args=(source,), daemon=True).start()
+    unchanged = (written.st_ino, written.st_size, written.st_mtime_ns) == (
+        status.st_ino,
+        status.st_size,
+        status.st_mtime_ns,
+    )
+    return made[0][0], made[0][1], status, unchanged
+
+
+def _copy_and_flush(source: int, destination: int, length: int, failures: list[BaseException]) -> None:
+    """Copy the first `length` bytes of `source` to `destination` and flush them to disk (run beside other
+    work: a failure is put in `failures`)."""
+    try:
+        _copy_range(source, destination, 0, length)
+        if length >= EARLY_FLUSH_BYTES:
+            os.fdatasync(destination)
+    except BaseException as error:
+        failures.append(error)
 
 
 def _write_all(descriptor: int, data: bytes) -> None:
