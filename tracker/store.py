@@ -472,12 +472,15 @@ def _insert_bytes(
         if signature(old) != expected:
             return None
         written = _replace(target, fill, old)
-        status = target.stat()
     except OSError as error:
         raise LogError(f"cannot write: {error.strerror or error}; nothing was changed", Location(str(path))) from None
     finally:
         # The replaced file's pages are freed when its last descriptor closes (~10 ms for 40 MB): not in our way.
         threading.Thread(target=os.close, args=(source,), daemon=True).start()
+    try:
+        status = target.stat()
+    except OSError:
+        return made[0][0], made[0][1], written, False  # written, but not seen since: the index will not vouch for it
     unchanged = (written.st_ino, written.st_size, written.st_mtime_ns) == (
         status.st_ino,
         status.st_size,
