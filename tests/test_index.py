@@ -246,7 +246,7 @@ def _drop(database: Path, table: str) -> None:
 
 @pytest.mark.parametrize("early_flush", [True, False], ids=["copy-flushed-early", "small-log"])
 def test_add_with_the_index_writes_what_the_whole_file_path_writes(invoke, tmp_path, monkeypatch, early_flush):
-    monkeypatch.setattr(tracker.store, "EARLY_FLUSH_BYTES", 0 if early_flush else 1 << 20)
+    monkeypatch.setattr(tracker.store, "FLUSH_CHUNK_BYTES", 100 if early_flush else 4 << 20)
     variants = {
         "sample": SAMPLE_LOG,
         "crlf": SAMPLE_LOG.replace("\n", "\r\n"),
@@ -310,7 +310,7 @@ def test_add_through_the_index_refuses_what_the_whole_path_refuses(invoke, logge
 def test_a_copy_that_fails_while_the_event_is_made_changes_nothing(invoke, logged, monkeypatch, failing):
     invoke("list", "-f", str(logged))
     before = logged.read_bytes()
-    monkeypatch.setattr(tracker.store, "EARLY_FLUSH_BYTES", 0)
+    monkeypatch.setattr(tracker.store, "FLUSH_CHUNK_BYTES", 100)
 
     def fail(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -321,6 +321,24 @@ def test_a_copy_that_fails_while_the_event_is_made_changes_nothing(invoke, logge
     assert result.stderr == f"{logged}: cannot write: No space left on device; nothing was changed\n"
     assert logged.read_bytes() == before
     assert sorted(path.name for path in logged.parent.iterdir()) == [".events.yaml.lock", "events.yaml"]
+
+
+def test_a_refused_hint_to_flush_early_does_not_stop_an_add(invoke, logged, monkeypatch):
+    invoke("list", "-f", str(logged))
+    monkeypatch.setattr(tracker.store, "FLUSH_CHUNK_BYTES", 100)
+    hints = []
+
+    def refuse(*args):
+        hints.append(args)
+        raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+
+    monkeypatch.setattr(tracker.store.os, "posix_fadvise", refuse)
+    whole = logged.with_name("whole.yaml")
+    whole.write_text(SAMPLE_LOG, encoding="utf-8")
+    assert invoke("add", "Quick", "--date", "2024-05-01", "-f", str(logged)).exit_code == 0
+    assert invoke("add", "Quick", "--date", "2024-05-01", "-f", str(whole), "--no-index").exit_code == 0
+    assert hints
+    assert logged.read_bytes() == whole.read_bytes()
 
 
 def test_a_same_size_rewrite_right_after_an_add_is_seen(invoke, logged):
