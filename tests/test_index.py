@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -319,6 +320,40 @@ def test_a_copy_that_fails_while_the_event_is_made_changes_nothing(invoke, logge
     result = invoke("add", "Quick", "--date", "2024-05-01", "-f", str(logged))
     assert result.exit_code == 1
     assert result.stderr == f"{logged}: cannot write: No space left on device; nothing was changed\n"
+    assert logged.read_bytes() == before
+    assert sorted(path.name for path in logged.parent.iterdir()) == [".events.yaml.lock", "events.yaml"]
+
+
+@pytest.mark.parametrize("moment", ["while the event is made", "while waiting for the copy"])
+def test_ctrl_c_during_an_add_changes_nothing_and_leaves_no_copy_running(invoke, logged, monkeypatch, moment):
+    import threading
+
+    invoke("list", "-f", str(logged))
+    before = logged.read_bytes()
+    monkeypatch.setattr(tracker.store, "FLUSH_CHUNK_BYTES", 100)
+    copiers = []
+    if moment == "while the event is made":
+
+        def interrupt(*args):
+            copiers.extend(thread for thread in threading.enumerate() if thread is not threading.current_thread())
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(tracker.store, "_checked_item", interrupt)
+    else:
+        copy = tracker.store._copy_and_flush
+        monkeypatch.setattr(tracker.store, "_copy_and_flush", lambda *args: time.sleep(0.3) or copy(*args))
+        join = threading.Thread.join
+
+        def interrupted_join(thread, timeout=None):
+            copiers.append(thread)
+            if len(copiers) == 1:
+                raise KeyboardInterrupt
+            join(thread, timeout)
+
+        monkeypatch.setattr(threading.Thread, "join", interrupted_join)
+    result = invoke("add", "Quick", "--date", "2024-05-01", "-f", str(logged))
+    assert result.exit_code != 0
+    assert copiers and not any(thread.is_alive() for thread in copiers)
     assert logged.read_bytes() == before
     assert sorted(path.name for path in logged.parent.iterdir()) == [".events.yaml.lock", "events.yaml"]
 

@@ -455,7 +455,7 @@ def _insert_bytes(
         try:
             made.append(prepare())
         finally:
-            copier.join()
+            _join(copier)
         if failures:
             raise failures[0]
         _write_all(descriptor, made[0][0])
@@ -487,6 +487,19 @@ def _insert_bytes(
         status.st_mtime_ns,
     )
     return made[0][0], made[0][1], status, unchanged
+
+
+def _join(thread: threading.Thread) -> None:
+    """Wait for `thread` to end even through Ctrl-C (raised once it has): it writes to a descriptor that
+    is closed next."""
+    interrupted = None
+    while thread.is_alive():
+        try:
+            thread.join()
+        except KeyboardInterrupt as error:
+            interrupted = error
+    if interrupted is not None:
+        raise interrupted
 
 
 def _copy_and_flush(source: int, destination: int, length: int, failures: list[BaseException]) -> None:
