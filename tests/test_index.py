@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -16,11 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import tracker.mounts
 import tracker.store
 from tracker import fastread, index
 from tracker.check import check_log
 from tracker.dates import parse_date
 from tracker.index import index_file
+from tracker.mounts import changes_show_after_stat
 from tracker.query import select_events
 from tracker.store import load_log, read_log
 
@@ -307,16 +310,25 @@ def test_add_through_the_index_refuses_what_the_whole_path_refuses(invoke, logge
     assert sorted(path.name for path in logged.parent.iterdir()) == [".events.yaml.lock", "events.yaml"]
 
 
-@pytest.mark.parametrize("failing", ["_copy_range", "fdatasync"])
+@pytest.mark.parametrize("failing", ["the copy", "the flush"])
 def test_a_copy_that_fails_while_the_event_is_made_changes_nothing(invoke, logged, monkeypatch, failing):
     invoke("list", "-f", str(logged))
     before = logged.read_bytes()
     monkeypatch.setattr(tracker.store, "FLUSH_CHUNK_BYTES", 100)
+    copy_range = tracker.store._copy_range
 
     def fail(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(tracker.store if failing == "_copy_range" else tracker.store.os, failing, fail)
+    def fail_beside_the_command(*args):
+        if threading.current_thread() is threading.main_thread():
+            return copy_range(*args)
+        fail()
+
+    if failing == "the copy":
+        monkeypatch.setattr(tracker.store, "_copy_range", fail_beside_the_command)
+    else:
+        monkeypatch.setattr(tracker.store.os, "fdatasync", fail)
     result = invoke("add", "Quick", "--date", "2024-05-01", "-f", str(logged))
     assert result.exit_code == 1
     assert result.stderr == f"{logged}: cannot write: No space left on device; nothing was changed\n"
@@ -326,34 +338,39 @@ def test_a_copy_that_fails_while_the_event_is_made_changes_nothing(invoke, logge
 
 @pytest.mark.parametrize("moment", ["while the event is made", "while waiting for the copy"])
 def test_ctrl_c_during_an_add_changes_nothing_and_leaves_no_copy_running(invoke, logged, monkeypatch, moment):
-    import threading
-
     invoke("list", "-f", str(logged))
     before = logged.read_bytes()
     monkeypatch.setattr(tracker.store, "FLUSH_CHUNK_BYTES", 100)
     copiers = []
+    joined = threading.Event()
+    copy = tracker.store._copy_and_flush
+
+    def slow_copy(*args):
+        copiers.append(threading.current_thread())
+        joined.wait(timeout=10) if moment == "while waiting for the copy" else time.sleep(0.5)
+        copy(*args)
+
+    monkeypatch.setattr(tracker.store, "_copy_and_flush", slow_copy)
     if moment == "while the event is made":
 
         def interrupt(*args):
-            copiers.extend(thread for thread in threading.enumerate() if thread is not threading.current_thread())
             raise KeyboardInterrupt
 
         monkeypatch.setattr(tracker.store, "_checked_item", interrupt)
     else:
-        copy = tracker.store._copy_and_flush
-        monkeypatch.setattr(tracker.store, "_copy_and_flush", lambda *args: time.sleep(0.3) or copy(*args))
         join = threading.Thread.join
 
         def interrupted_join(thread, timeout=None):
-            copiers.append(thread)
-            if len(copiers) == 1:
+            if not joined.is_set():
+                joined.set()  # the copy goes on while Ctrl-C arrives
                 raise KeyboardInterrupt
             join(thread, timeout)
 
         monkeypatch.setattr(threading.Thread, "join", interrupted_join)
     result = invoke("add", "Quick", "--date", "2024-05-01", "-f", str(logged))
-    assert result.exit_code != 0
-    assert copiers and not any(thread.is_alive() for thread in copiers)
+    assert result.exit_code == 130  # as a shell reports a command stopped by Ctrl-C
+    assert result.stderr == ""
+    assert len(copiers) == 1 and not copiers[0].is_alive()
     assert logged.read_bytes() == before
     assert sorted(path.name for path in logged.parent.iterdir()) == [".events.yaml.lock", "events.yaml"]
 
@@ -376,6 +393,24 @@ def test_a_refused_hint_to_flush_early_does_not_stop_an_add(invoke, logged, monk
     assert logged.read_bytes() == whole.read_bytes()
 
 
+def test_a_log_changed_while_an_add_copies_it_is_appended_to_as_it_is_now(invoke, logged, monkeypatch):
+    invoke("list", "-f", str(logged))
+    copy = tracker.store._copy_and_flush
+
+    def edited_meanwhile(*args):
+        with open(logged, "r+b") as handle:  # an editor saving in place, without the lock
+            text = handle.read()
+            handle.seek(0)
+            handle.write(text.replace(b"Cabinet approval falls", b"Cabinet approval FALLS"))
+        copy(*args)
+
+    monkeypatch.setattr(tracker.store, "_copy_and_flush", edited_meanwhile)
+    assert invoke("add", "Quick", "--date", "2024-05-01", "-f", str(logged)).exit_code == 0
+    text = logged.read_text(encoding="utf-8")
+    assert "Cabinet approval FALLS" in text and "title: Quick" in text
+    assert titles(invoke, "-f", str(logged)) == titles(invoke, "-f", str(logged), "--no-index")
+
+
 def test_a_same_size_rewrite_right_after_an_add_is_seen(invoke, logged):
     titles(invoke, "-f", str(logged))
     assert invoke("add", "Quick", "--date", "2024-05-01", "-f", str(logged)).exit_code == 0
@@ -385,15 +420,33 @@ def test_a_same_size_rewrite_right_after_an_add_is_seen(invoke, logged):
     assert '{"title": "Quack"}' in titles(invoke, "-f", str(logged))
 
 
+def test_a_write_between_the_rename_and_the_writers_look_is_seen(invoke, logged, monkeypatch):
+    titles(invoke, "-f", str(logged))
+    replace = os.replace
+
+    def replace_then_edit(source, target):
+        replace(source, target)
+        with open(target, "r+b") as handle:  # another program, the moment the new log is in place
+            text = handle.read()
+            handle.seek(0)
+            handle.write(text.replace(b"title: Quick", b"title: Quack"))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(tracker.store.os, "replace", replace_then_edit)
+        assert invoke("add", "Quick", "--date", "2024-05-01", "-f", str(logged)).exit_code == 0
+    assert '{"title": "Quack"}' in titles(invoke, "-f", str(logged))
+
+
 def test_after_an_add_the_next_command_trusts_a_pinned_stat(invoke, logged, monkeypatch):
-    if not index.stat_pins_content(logged.stat()):
-        pytest.skip("this filesystem's timestamps may not show a change made in the same clock tick")
+    with open(logged, "rb") as handle:
+        if not changes_show_after_stat(handle.fileno()):
+            pytest.skip("this filesystem's timestamps may not show a change made in the same clock tick")
     titles(invoke, "-f", str(logged))
     assert invoke("add", "Quick", "--date", "2024-05-01", "-f", str(logged)).exit_code == 0
     with monkeypatch.context() as patched:
         patched.setattr(index, "block_digests", lambda *args: pytest.fail("the log was read again"))
         assert '{"title": "Quick"}' in titles(invoke, "-f", str(logged))
-    monkeypatch.setattr(index, "stat_pins_content", lambda status: False)
+    monkeypatch.setattr(tracker.mounts, "changes_show_after_stat", lambda descriptor: False)
     assert invoke("add", "Slow", "--date", "2024-05-02", "-f", str(logged)).exit_code == 0
     read = []
     monkeypatch.setattr(index, "block_digests", lambda *args: read.append(args) or [])
@@ -401,43 +454,17 @@ def test_after_an_add_the_next_command_trusts_a_pinned_stat(invoke, logged, monk
     assert read  # unpinned, a write this recent is compared by content
 
 
-MOUNTINFO = """\
-22 27 0:21 / /proc rw,relatime shared:12 - proc proc rw
-27 1 253:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
-40 27 253:0 /srv /mnt/bind rw,relatime shared:1 master:3 - ext4 /dev/vda rw
-41 27 0:45 / /tmp rw,nosuid - tmpfs tmpfs rw
-50 27 0:50 / /work rw - overlay overlay rw,lowerdir=/a:/b
-60 27 0:61 / /odd rw - nfs server:/x rw
-61 27 0:61 / /odd2 rw - nfs4 server:/y rw
-"""
-
-
-@pytest.mark.parametrize(
-    ("major", "minor", "expected"),
-    [(253, 0, "ext4"), (0, 45, "tmpfs"), (0, 50, "overlay"), (0, 61, None), (8, 1, None)],
-)
-def test_the_filesystem_of_a_device_comes_from_mountinfo(major, minor, expected):
-    assert index.filesystem_type(os.makedev(major, minor), MOUNTINFO) == expected
-
-
-@pytest.mark.parametrize(
-    ("system", "release", "filesystem", "expected"),
-    [
-        ("Linux", "6.13.0", "ext4", True),
-        ("Linux", "6.18.44-fc-v669", "tmpfs", True),
-        ("Linux", "7.0.1", "xfs", True),
-        ("Linux", "10.2", "btrfs", True),
-        ("Linux", "6.12.9-arch1", "ext4", False),
-        ("Linux", "5.15.0-91-generic", "btrfs", False),
-        ("Linux", "6.18.1", "overlay", False),
-        ("Linux", "6.18.1", "nfs4", False),
-        ("Linux", "6.18.1", None, False),
-        ("Darwin", "24.1.0", "apfs", False),
-        ("Linux", "unknown", "ext4", False),
-    ],
-)
-def test_multigrain_timestamps_are_trusted_only_where_the_kernel_has_them(system, release, filesystem, expected):
-    assert index.multigrain_timestamps(system, release, filesystem) is expected
+def test_a_read_only_log_reports_a_refused_event_first(invoke, logged):
+    invoke("list", "-f", str(logged))
+    logged.chmod(0o444)
+    result = invoke("add", "Bad link", "--related", "nothing-here", "-f", str(logged))
+    assert result.exit_code == 2
+    assert (
+        result.stderr == invoke("add", "Bad link", "--related", "nothing-here", "-f", str(logged), "--no-index").stderr
+    )
+    result = invoke("add", "Fine", "--date", "2024-05-01", "-f", str(logged))
+    assert result.exit_code == 1
+    assert "the file is read-only for you (check its permissions); nothing was changed" in result.stderr
 
 
 def test_check_remembers_this_content_and_its_warnings_move_with_adds(invoke, logged):

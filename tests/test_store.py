@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import subprocess
@@ -255,6 +256,21 @@ def test_a_failed_write_leaves_the_old_file_whole(log_path, monkeypatch):
         atomic_write(log_path, b"new content")
     assert log_path.read_bytes() == before
     assert [p.name for p in log_path.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_folder_that_cannot_be_flushed_after_the_rename_is_not_reported_as_nothing_written(log_path, monkeypatch):
+    fsync = os.fsync
+
+    def refuse_folders(descriptor):
+        if stat.S_ISDIR(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", refuse_folders)
+    with pytest.raises(LogError) as raised:
+        atomic_write(log_path, b"new content")
+    assert str(raised.value) == f"{log_path}: written, but its folder could not be flushed to disk: Input/output error"
+    assert log_path.read_bytes() == b"new content"
 
 
 def test_a_read_only_log_is_refused(log_path):

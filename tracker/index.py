@@ -3,30 +3,28 @@
 The log stays the source of truth. The index records which content it was built
 from (the file's stat signature and a CRC-32 per MiB of its bytes) and is used only
 while the file provably still holds that content: the signature matches and either
-the signature was pinned (taken before the bytes were read, on a filesystem whose
-timestamps show every change made after a stat) or the file was last changed well
-before the index last looked at it. When neither is certain (git's "racily clean"
-case: a rewrite in the same clock tick keeps size and time), its bytes must hash
-the same. Anything else (another signature, a corrupt, truncated or older index)
-means a rebuild, into a temporary file renamed into place, so concurrent readers
-and writers only ever see a whole index.
+the file was last changed well before the index last looked at it, or tracker
+wrote this version itself and its stat pins it (see tracker.mounts). When neither
+is certain (git's "racily clean" case: a rewrite in the same clock tick keeps size
+and time), its bytes must hash the same. Anything else (another signature, a
+corrupt, truncated or older index) means a rebuild, into a temporary file renamed
+into place, so concurrent readers and writers only ever see a whole index.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import hashlib
 import json
 import os
-import re
 import signal
 import sqlite3
 import tempfile
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,10 +39,6 @@ BLOCK_SIZE = 1 << 20
 # earlier version (timestamps come from a coarse clock): such a file is compared by content.
 FINE_CLOCK_SLACK_NS = 50_000_000
 COARSE_CLOCK_SLACK_NS = 2_000_000_000
-# Local filesystems that stamp a change made after a stat with a visibly new ctime (multigrain
-# timestamps, Linux 6.13 on): a signature taken before reading a file pins its content there.
-MULTIGRAIN_FILESYSTEMS = frozenset({"ext4", "xfs", "btrfs", "tmpfs"})
-MULTIGRAIN_LINUX = (6, 13)
 BATCH = 2000
 DAY_US = 86_400_000_000
 
@@ -99,47 +93,6 @@ def signature(status: os.stat_result) -> list[int]:
     return [status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns]
 
 
-def stat_pins_content(status: os.stat_result) -> bool:
-    """Whether the file `status` describes lives where a stat pins its content: any change made to it
-    after a stat shows as a new ctime (multigrain timestamps), so a file whose later stat equals an earlier
-    one has not changed in between, however soon the change came. False wherever that is not known."""
-    return _device_has_multigrain(status.st_dev)
-
-
-@functools.lru_cache(maxsize=8)
-def _device_has_multigrain(device: int) -> bool:
-    uname = os.uname()
-    try:
-        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as handle:
-            mountinfo = handle.read()
-    except OSError:
-        return False
-    return multigrain_timestamps(uname.sysname, uname.release, filesystem_type(device, mountinfo))
-
-
-def multigrain_timestamps(system: str, release: str, filesystem: str | None) -> bool:
-    """Whether `filesystem` on this kernel (`system`, `release` as os.uname gives them) has multigrain
-    timestamps: one of ext4, xfs, btrfs or tmpfs on Linux 6.13 or later."""
-    version = re.match(r"(\d+)\.(\d+)", release)
-    if system != "Linux" or version is None or filesystem not in MULTIGRAIN_FILESYSTEMS:
-        return False
-    return (int(version[1]), int(version[2])) >= MULTIGRAIN_LINUX
-
-
-def filesystem_type(device: int, mountinfo: str) -> str | None:
-    """The type of the filesystem mounted from `device` (a stat's st_dev), per the text of
-    /proc/self/mountinfo, or None when no mount or several of different types match."""
-    wanted = f"{os.major(device)}:{os.minor(device)}"
-    types = set()
-    for line in mountinfo.splitlines():
-        fields = line.split(" ")
-        if len(fields) > 7 and fields[2] == wanted and "-" in fields[6:]:
-            separator = fields.index("-", 6)
-            if separator + 1 < len(fields):
-                types.add(fields[separator + 1])
-    return types.pop() if len(types) == 1 else None
-
-
 def block_digests(handle: Any, start_block: int = 0) -> list[str]:
     """A CRC-32 of each BLOCK_SIZE piece of the open binary file `handle`, from block `start_block` on.
 
@@ -164,6 +117,19 @@ def _block_digest(piece: Any) -> str:
 def content_key(digests: Sequence[str]) -> str:
     """One key for a file's content, from its block digests."""
     return hashlib.sha1(",".join(digests).encode()).hexdigest()
+
+
+@dataclass
+class Insertion:
+    """An event's text just inserted at a log's append point, as its writer knows it."""
+
+    event: Event
+    log: Log
+    size: int  # bytes inserted
+    lines: int  # lines inserted
+    status: os.stat_result  # the new file's, taken after the rename
+    pinned: bool  # nothing else can have written the file before `status` (see tracker.mounts)
+    tail_digests: list[str]  # block digests of what was written, from the append point's block to the end
 
 
 class IndexUnusable(Exception):
@@ -219,36 +185,22 @@ class Index:
                 self.connection.execute("ROLLBACK")
                 raise
 
-    def record_append(
-        self,
-        event: Event,
-        log: Log,
-        inserted: int,
-        lines: int,
-        status: os.stat_result,
-        pinned: bool,
-        problems: Sequence[Problem] | None,
-    ) -> None:
-        """Take in an event that was just written at the append point (`inserted` bytes, `lines` lines),
-        the file's new stat (`pinned` when the writer's stat before the rename agrees with it, see
-        stat_pins_content) and the problems `check` finds in the event (None when the log's were not
-        known): the problems after the append point move down by `lines`."""
+    def record_append(self, insertion: Insertion, problems: Sequence[Problem] | None) -> None:
+        """Take in an event that was just written at the append point, and the problems `check` finds in it
+        (None when the log's were not known): the problems after the append point move down."""
         old = self.meta["append"]
         append = dict(old)
-        first_block = append["offset"] // BLOCK_SIZE
-        verified_ns = time.time_ns()
-        with open(self.log_path, "rb", buffering=0) as handle:
-            if signature(os.fstat(handle.fileno())) != signature(status):
-                raise IndexUnusable  # changed again already: the next reader rebuilds
-            blocks = self.meta["blocks"][:first_block] + block_digests(handle, first_block)
-        append["offset"] += inserted
+        blocks = self.meta["blocks"][: append["offset"] // BLOCK_SIZE] + insertion.tail_digests
+        lines = insertion.lines
+        append["offset"] += insertion.size
         append["line"] += lines
         append["lead"] = False
+        event = insertion.event
         writer = _Writer(self.connection, str(self.log_path))
         (seq,) = self.connection.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchone()
         self.connection.execute("BEGIN IMMEDIATE")
         try:
-            writer.add(Event(event.fields, event.date, event.end, seq), log)
+            writer.add(Event(event.fields, event.date, event.end, seq), insertion.log)
             vocabulary = writer.vocabulary()
             if self.meta["fts"]:
                 self.connection.execute(
@@ -262,9 +214,9 @@ class Index:
                     **vocabulary,
                     "append": append,
                     "blocks": blocks,
-                    "signature": signature(status),
-                    "verified_ns": verified_ns,
-                    "pinned": pinned and stat_pins_content(status),
+                    "signature": signature(insertion.status),
+                    "verified_ns": time.time_ns(),
+                    "pinned": insertion.pinned,
                 }
             )
             if problems is None:
@@ -608,7 +560,7 @@ def _unchanged(index: Index, real: Path, status: os.stat_result) -> bool:
     if digests != meta["blocks"] or signature(before) != signature(after):
         return False
     with contextlib.suppress(sqlite3.Error), index.connection:
-        index.set_meta({"signature": signature(after), "verified_ns": verified_ns, "pinned": stat_pins_content(after)})
+        index.set_meta({"signature": signature(after), "verified_ns": verified_ns, "pinned": False})
     return True
 
 
@@ -667,7 +619,7 @@ def _build(database: Path, real: Path, display: str, progress: Progress | None) 
                 "log": str(real),
                 "signature": signature(after),
                 "verified_ns": verified_ns,
-                "pinned": stat_pins_content(after),
+                "pinned": False,
                 "blocks": digests,
                 "bom": bom,
                 "complete": True,

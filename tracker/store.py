@@ -12,19 +12,18 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from tracker.errors import Location, LogError, Problem, TrackerError, UsageError
 from tracker.model import Event, Log, build_log
 from tracker.nodes import plain
 
 if TYPE_CHECKING:
+    from tracker.index import Insertion
     from tracker.splice import Splice
 
 LOG_NAME = "events.yaml"
 FLUSH_CHUNK_BYTES = 4 << 20  # an insertion this far into a log flushes the bytes before it while the event is made
-
-T = TypeVar("T")
 
 Progress = Callable[[int, int], None]
 
@@ -192,7 +191,18 @@ def atomic_write(path: Path, data: bytes) -> None:
     try:
         _replace(target, lambda descriptor: _write_all(descriptor, data))
     except OSError as error:
-        raise LogError(f"cannot write: {error.strerror or error}; nothing was changed", Location(str(path))) from None
+        raise _write_error(error, path) from None
+
+
+class _FolderNotFlushed(OSError):
+    """The new file is in place, but its folder could not be flushed to disk."""
+
+
+def _write_error(error: OSError, path: Path) -> LogError:
+    reason = error.strerror or str(error)
+    if isinstance(error, _FolderNotFlushed):
+        return LogError(f"written, but its folder could not be flushed to disk: {reason}", Location(str(path)))
+    return LogError(f"cannot write: {reason}; nothing was changed", Location(str(path)))
 
 
 def _replace(target: Path, fill: Callable[[int], None], old_stat: os.stat_result | None = None) -> os.stat_result:
@@ -202,8 +212,8 @@ def _replace(target: Path, fill: Callable[[int], None], old_stat: os.stat_result
     if old_stat is None:
         with contextlib.suppress(FileNotFoundError):
             old_stat = target.stat()
-    if old_stat is not None and (not old_stat.st_mode & 0o222 or not os.access(target, os.W_OK)):
-        raise OSError(errno.EACCES, "the file is read-only for you (check its permissions)")
+    if old_stat is not None:
+        _refuse_read_only(target, old_stat)
     descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     try:
         try:
@@ -225,12 +235,20 @@ def _replace(target: Path, fill: Callable[[int], None], old_stat: os.stat_result
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    folder_descriptor = os.open(folder, os.O_RDONLY)
     try:
-        os.fsync(folder_descriptor)
-    finally:
-        os.close(folder_descriptor)
+        folder_descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(folder_descriptor)
+        finally:
+            os.close(folder_descriptor)
+    except OSError as error:
+        raise _FolderNotFlushed(error.errno, error.strerror) from None
     return written
+
+
+def _refuse_read_only(target: Path, status: os.stat_result) -> None:
+    if not status.st_mode & 0o222 or not os.access(target, os.W_OK):
+        raise OSError(errno.EACCES, "the file is read-only for you (check its permissions)")
 
 
 @dataclass
@@ -375,25 +393,37 @@ def append_with_index(
         if point is None or index.meta["check_errors"]:
             return None
 
-        def prepare() -> tuple[bytes, tuple[Appended, Event]]:
+        def prepare() -> _Prepared:
             log = index.log(str(path))
             fields = make_fields(log)
             text, event, problems = _checked_item(log, fields, point, str(path))
-            return text.encode("utf-8"), (Appended(fields, text, log, problems), event)
+            return _Prepared(Appended(fields, text, log, problems), event, text.encode("utf-8"))
 
         if dry_run:
-            return prepare()[1][0]
+            return prepare().appended
         checked = index.checked()  # whether what `check` finds in the log is known (its warnings located)
         inserted = _insert_bytes(path, index.meta["signature"], point["offset"], prepare)
         if inserted is None:
             return None
-        data, (appended, event), status, pinned = inserted
+        appended, insertion = inserted
         import sqlite3
 
         with contextlib.suppress(IndexUnusable, OSError, sqlite3.Error):
-            found = sorted(appended.warnings, key=by_position) if checked else None
-            index.record_append(event, appended.log, len(data), appended.text.count("\n"), status, pinned, found)
+            index.record_append(insertion, sorted(appended.warnings, key=by_position) if checked else None)
     return appended
+
+
+@dataclass
+class _Prepared:
+    """An event ready to be appended: what the command reports, the event, and its bytes."""
+
+    appended: Appended
+    event: Event
+    data: bytes
+
+
+class _LogChanged(Exception):
+    """The log changed while it was being copied."""
 
 
 def _checked_item(
@@ -433,35 +463,41 @@ def _moved(problem: Problem, lines: int) -> Problem:
 
 
 def _insert_bytes(
-    path: Path, expected: list[int], offset: int, prepare: Callable[[], tuple[bytes, T]]
-) -> tuple[bytes, T, os.stat_result, bool] | None:
-    """Replace the log at `path` with its bytes plus the bytes `prepare` makes inserted at `offset`, as
-    atomic_write does, when it is still the version the index describes (`expected` signature). The bytes
-    before `offset` are copied and flushed to disk while `prepare` runs; whatever it raises aborts the write.
-
-    None if the file changed; else the inserted bytes, what `prepare` gave with them, the new file's stat
-    and whether nothing wrote to the file between the writer's last stat of it and this one (same inode,
-    size and modification time: the rename itself changes only the ctime).
+    path: Path, expected: list[int], offset: int, prepare: Callable[[], _Prepared]
+) -> tuple[Appended, Insertion] | None:
+    """Replace the log at `path` with its bytes plus the event `prepare` makes inserted at `offset`, as
+    atomic_write does, when it is the version the index describes (`expected` signature) and stays so
+    while it is copied: None otherwise. The bytes before `offset` are copied and flushed to disk while
+    `prepare` runs; whatever it raises stops the write. Returns what `prepare` made, and what was written.
     """
-    from tracker.index import signature
+    from tracker.index import BLOCK_SIZE, Insertion, block_digests, signature
+    from tracker.mounts import changes_show_after_stat
 
     target = Path(os.path.realpath(path))
-    made: list[tuple[bytes, T]] = []
+    prepared: _Prepared | None = None
+    tail_digests: list[str] = []
+    shows_changes = False
 
     def fill(descriptor: int) -> None:
+        nonlocal prepared, tail_digests, shows_changes
         failures: list[BaseException] = []
         copier = threading.Thread(target=_copy_and_flush, args=(source, descriptor, offset, failures))
-        copier.start()
         try:
-            made.append(prepare())
+            copier.start()
+            prepared = prepare()
         finally:
             _join(copier)
         if failures:
             raise failures[0]
-        _write_all(descriptor, made[0][0])
+        _write_all(descriptor, prepared.data)
         _copy_range(source, descriptor, offset, old.st_size - offset)
-        if os.fstat(descriptor).st_size != old.st_size + len(made[0][0]):
+        if signature(os.fstat(source)) != expected:
+            raise _LogChanged
+        if os.fstat(descriptor).st_size != old.st_size + len(prepared.data):
             raise OSError(errno.EIO, "the new file came out the wrong size")
+        with os.fdopen(descriptor, "rb", buffering=0, closefd=False) as written_file:
+            tail_digests = block_digests(written_file, offset // BLOCK_SIZE)
+        shows_changes = changes_show_after_stat(descriptor)
 
     try:
         source = os.open(target, os.O_RDONLY)
@@ -471,22 +507,42 @@ def _insert_bytes(
         old = os.fstat(source)
         if signature(old) != expected:
             return None
+        try:
+            _refuse_read_only(target, old)
+        except OSError:
+            prepare()  # a refusal of the event itself comes first, as on the whole-file path
+            raise
         written = _replace(target, fill, old)
+    except _LogChanged:
+        return None
     except OSError as error:
-        raise LogError(f"cannot write: {error.strerror or error}; nothing was changed", Location(str(path))) from None
+        raise _write_error(error, path) from None
     finally:
         # The replaced file's pages are freed when its last descriptor closes (~10 ms for 40 MB): not in our way.
-        threading.Thread(target=os.close, args=(source,), daemon=True).start()
+        threading.Thread(target=_close_quietly, args=(source,), daemon=True).start()
+    assert prepared is not None
     try:
-        status = target.stat()
+        status: os.stat_result | None = target.stat()
     except OSError:
-        return made[0][0], made[0][1], written, False  # written, but not seen since: the index will not vouch for it
-    unchanged = (written.st_ino, written.st_size, written.st_mtime_ns) == (
-        status.st_ino,
-        status.st_size,
-        status.st_mtime_ns,
+        status = None  # the index will not vouch for a file it has not seen since the rename
+    # The rename changes only the ctime: any other write since the writer's stat changed the mtime too.
+    pinned = (
+        status is not None
+        and shows_changes
+        and (written.st_ino, written.st_size, written.st_mtime_ns)
+        == (status.st_ino, status.st_size, status.st_mtime_ns)
     )
-    return made[0][0], made[0][1], status, unchanged
+    appended = prepared.appended
+    lines = appended.text.count("\n")
+    insertion = Insertion(
+        prepared.event, appended.log, len(prepared.data), lines, status or written, pinned, tail_digests
+    )
+    return appended, insertion
+
+
+def _close_quietly(descriptor: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(descriptor)
 
 
 def _join(thread: threading.Thread) -> None:
@@ -512,8 +568,8 @@ def _copy_and_flush(source: int, destination: int, length: int, failures: list[B
         for start in range(0, length, FLUSH_CHUNK_BYTES):
             piece = min(FLUSH_CHUNK_BYTES, length - start)
             _copy_range(source, destination, start, piece)
-            # Starts writing the dirty chunk to disk now, while the next one is copied (as PostgreSQL's
-            # pg_flush_data does); pages still dirty are not dropped, so nothing leaves the cache.
+            # Starts writing the chunk to disk now, while the next one is copied (PostgreSQL's pg_flush_data
+            # falls back to the same hint); its pages, still being written, stay in the cache.
             with contextlib.suppress(AttributeError, OSError):
                 os.posix_fadvise(destination, start, piece, os.POSIX_FADV_DONTNEED)
         os.fdatasync(destination)
