@@ -133,7 +133,8 @@ def log_text(draw):
     events = draw(st.lists(event_text(indent), min_size=1, max_size=5))
     head = "# generated\ntitle: T\nactors:\n  - name: Kim Yo Jong\n"
     tail = draw(st.sampled_from(["", "# end\n", "sources:\n  - id: s\n"]))
-    return head + "events:\n" + "\n".join(events) + "\n" + tail
+    text = head + "events:\n" + "\n".join(events) + "\n" + tail
+    return text.rstrip("\n") if draw(st.booleans()) else text  # a file saved without its final newline
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -172,6 +173,11 @@ def test_generated_logs_read_the_same_both_ways(text):
         "events:\n  - id: a\n    summary: |\n      text:\n          first\n          \n          second\n  - id: b\n",
         "events:\n  - id: a\n    summary: >\n      one\n         \n      two\n  - id: b\n",
         "events:\n  - id: a\n    summary: |\n      one\n      \n    \n      two\n  - id: b\n",
+        # a block scalar that ends the file without a final newline
+        *(
+            f"events:\n  - id: a\n  - id: b\n    summary: {style}\n      one\n      two"
+            for style in ["|", "|-", "|+", ">", ">-", ">+"]
+        ),
     ],
 )
 def test_edge_cases_read_the_same(text):

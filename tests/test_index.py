@@ -275,6 +275,36 @@ def test_add_with_the_index_writes_what_the_whole_file_path_writes(invoke, tmp_p
         assert titles(invoke, "-f", str(indexed)) == titles(invoke, "-f", str(indexed), "--no-index")
 
 
+@pytest.mark.parametrize("final_newline", [True, False], ids=["ended", "no final newline"])
+@pytest.mark.parametrize("style", ["|", "|-", "|+", ">", ">-", ">+"])
+def test_a_large_log_ending_in_a_block_scalar_takes_adds(invoke, tmp_path, monkeypatch, style, final_newline):
+    monkeypatch.setattr(fastread, "FAST_THRESHOLD", 0)  # as a log of 256 KB and more is read
+    text = SAMPLE_LOG.rstrip("\n").rsplit("\n", 1)[0] + f"\n    summary: {style}\n      said it\n      twice"
+    text += "\n" if final_newline else ""
+    indexed, whole = tmp_path / "indexed.yaml", tmp_path / "whole.yaml"
+    indexed.write_text(text, encoding="utf-8")
+    whole.write_text(text, encoding="utf-8")
+
+    def summary(*options: str) -> str:
+        shown = invoke("list", "-f", str(indexed), "--search", "Congress", "-F", "jsonl", "-c", "summary", *options)
+        assert shown.exit_code == 0, shown.output
+        return shown.stdout
+
+    body = "said it twice" if style.startswith(">") else "said it\\ntwice"
+    ending = "\\n" if final_newline and not style.endswith("-") else ""
+    assert summary() == f'{{"summary": "{body}{ending}"}}\n'
+    for title in ("After", "Later"):
+        assert invoke("add", title, "--date", "2024-05-01", "-f", str(indexed)).exit_code == 0
+        assert invoke("add", title, "--date", "2024-05-01", "-f", str(whole), "--no-index").exit_code == 0
+        assert indexed.read_bytes() == whole.read_bytes()
+        assert titles(invoke, "-f", str(indexed)) == titles(invoke, "-f", str(indexed), "--no-index")
+        assert summary() == summary("--no-index")
+    if final_newline:
+        assert summary() == f'{{"summary": "{body}{ending}"}}\n'  # the new events leave it as it was
+    else:  # ending the file's last line gives the value the line break a saved file would have had
+        assert summary() == f'{{"summary": "{body}{"" if style.endswith("-") else chr(92) + "n"}"}}\n'
+
+
 def test_add_with_the_index_takes_the_fast_path(invoke, logged, monkeypatch):
     invoke("list", "-f", str(logged))
 

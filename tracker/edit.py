@@ -31,7 +31,11 @@ def plan_append(current: LogFile, new_events: Sequence[dict[str, Any]]) -> Plan:
     if not new_events:
         return Plan([], document_view(current.log.data), details="")
     splice = insert_events(current.text, current.newline, current.log.data, list(new_events), current.path)
-    expected = document_view(current.log.data)
+    before = current.log.data
+    if splice.start == len(current.text) and not current.text.endswith("\n"):
+        # The line break that ends the file's last line ends a block scalar there with a line break too.
+        before = parse_text(current.text + current.newline, current.path)[0].data
+    expected = document_view(before)
     expected["events"] = expected["events"] + [plain(fields) for fields in new_events]
     return Plan([splice], expected, details=splice.text)
 

@@ -303,8 +303,9 @@ class _ItemReader:
     def block_scalar(self, number: int, key_column: int, column: int, raw: str) -> tuple[Any, Mark, int, int, int]:
         mark = self.mark(number, column)
         value, end_line = _block_scalar(self.lines, number, self.stop, key_column, raw)
-        # PyYAML ends a block scalar at the start of the next content line, blank lines consumed.
-        end = self.offsets[end_line] if end_line < len(self.offsets) else self.offsets[-1]
+        # PyYAML ends a block scalar at the start of the next content line, blank lines consumed, or at the
+        # end of the text (offsets[-1] is one past it, as if the text ended in a newline).
+        end = min(self.offsets[end_line] if end_line < len(self.offsets) else self.offsets[-1], self.offsets[-1] - 1)
         return value, mark, end, min(end_line, len(self.offsets) - 2), end_line
 
 
@@ -350,7 +351,7 @@ def _block_scalar(lines: list[str], number: int, stop: int, key_column: int, raw
     if any(not line.strip(" \t") and line for line in body) or not body or not body[0]:
         raise Unsupported("blank or whitespace-only lines leading a block scalar")
     text = "\n".join(body) if style == "|" else _fold(body)
-    if chomping == "-":
+    if chomping == "-" or last_content == len(lines) - 1:  # the text's last line has no line break to keep
         value = text
     elif chomping == "+":
         value = text + "\n" + "\n" * trailing

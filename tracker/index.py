@@ -33,7 +33,7 @@ from tracker.dates import PartialDate, parse_date
 from tracker.errors import Location, Problem, TrackerError
 from tracker.model import Event, Log, build_log, normalise_name
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 BLOCK_SIZE = 1 << 20
 # A file changed within this long of the index's last look may share its timestamp with an
 # earlier version (timestamps come from a coarse clock): such a file is compared by content.
@@ -974,18 +974,23 @@ def _append_point(text: str, data: Any) -> dict[str, Any] | None:
 
 def _append_from(text: str, events: Any) -> dict[str, Any]:
     """Where `add` puts new events and how it writes them, as insert_events would (see splice.py)."""
-    from tracker.splice import dash_column, end_of_item, uses_blank_separators
+    from tracker.splice import append_prefix, dash_column, end_of_item, line_start, reads_differently
     from tracker.store import newline_of
 
     column = dash_column(text, events.item_marks[-1].index)
     insert_at = end_of_item(text, events[-1], column)
+    newline = newline_of(text)
+    lead, separator = append_prefix(text, events, insert_at, newline)
+    last_item = text[line_start(text, events.item_marks[-1].index) : insert_at]
     return {
         "offset": len(text[:insert_at].encode("utf-8")),
         "line": text.count("\n", 0, insert_at) + 1,
         "column": column,
-        "separator": uses_blank_separators(text, events),
-        "lead": bool(insert_at) and not text[:insert_at].endswith("\n"),
-        "newline": newline_of(text),
+        "separator": bool(separator),
+        "lead": bool(lead),
+        # a block scalar ending the file's last line gains a line break when the line is ended
+        "lead_changes": bool(lead) and reads_differently(last_item, last_item + lead),
+        "newline": newline,
     }
 
 

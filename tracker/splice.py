@@ -111,11 +111,38 @@ def indent_lines(text: str, column: int) -> str:
 
 
 def uses_blank_separators(text: str, items: YamlList) -> bool:
-    """Whether the list's last two items are separated by a blank line."""
+    """Whether the list's last two items are separated by a blank line (one a block scalar ends in counts)."""
     if len(items) < 2 or not hasattr(items[-2], "end"):
         return False
     between = text[items[-2].end.index : items.item_marks[-1].index]
-    return "\n\n" in between.replace("\r\n", "\n").replace(" ", "")
+    if "\n\n" in between.replace("\r\n", "\n").replace(" ", ""):
+        return True
+    line = line_start(text, items.item_marks[-1].index)
+    return line > 0 and not text[line_start(text, line - 1) : line].strip(" \r\n")
+
+
+def append_prefix(text: str, items: YamlList, insert_at: int, newline: str) -> tuple[str, str]:
+    """What goes before a new item placed at `insert_at`, after the list's last item: a line break when the
+    text there has none (`lead`), and a blank line when the list separates its items with them
+    (`separator`), unless that blank line would become part of the last item (a block scalar that keeps
+    its trailing lines, `|+`, ends it)."""
+    lead = newline if insert_at and not text[:insert_at].endswith("\n") else ""
+    if not uses_blank_separators(text, items):
+        return lead, ""
+    last_item = text[line_start(text, items.item_marks[-1].index) : insert_at] + lead
+    return lead, ("" if reads_differently(last_item, last_item + newline) else newline)
+
+
+def reads_differently(first: str, second: str) -> bool:
+    """Whether the YAML texts `first` and `second` hold different values (either unreadable counts as different)."""
+    from tracker.errors import TrackerError
+    from tracker.nodes import plain
+    from tracker.yamltext import read_strict
+
+    try:
+        return plain(read_strict(first, "")[0]) != plain(read_strict(second, "")[0])
+    except TrackerError:
+        return True
 
 
 def insert_events(text: str, newline: str, data: Any, new_events: list[dict[str, Any]], path: str) -> Splice:
@@ -134,9 +161,9 @@ def insert_events(text: str, newline: str, data: Any, new_events: list[dict[str,
             )
         column = dash_column(text, events.item_marks[-1].index)
         insert_at = end_of_item(text, events[-1], column)
-        separator = newline if uses_blank_separators(text, events) else ""
-        snippet = separator.join(dump_list_item(fields, " " * column, newline) for fields in new_events)
-        lead = "" if text[:insert_at].endswith("\n") or not insert_at else newline
+        lead, separator = append_prefix(text, events, insert_at, newline)
+        between = newline if uses_blank_separators(text, events) else ""
+        snippet = between.join(dump_list_item(fields, " " * column, newline) for fields in new_events)
         return Splice(insert_at, insert_at, lead + separator + snippet)
     if isinstance(data, YamlMap) and "events" in data:
         key_mark = data.key_marks["events"]

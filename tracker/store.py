@@ -390,8 +390,8 @@ def append_with_index(
         except IndexUnusable:
             return None
         point = index.meta["append"]
-        if point is None or index.meta["check_errors"]:
-            return None
+        if point is None or point["lead_changes"] or index.meta["check_errors"]:
+            return None  # "lead_changes": ending the file's last line changes its last event, which the file path shows
 
         def prepare() -> _Prepared:
             log = index.log(str(path))
