@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import pty
@@ -631,6 +632,49 @@ def test_concurrent_adds_and_readers_leave_the_log_and_index_whole(logged, cache
     )
     assert indexed.stdout == direct.stdout
     assert len(direct.stdout.splitlines()) == 8
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists() or (os.cpu_count() or 1) < 2, reason="needs Linux, 2 cores")
+def test_a_build_killed_midway_leaves_no_helper_running_and_no_files_behind(tmp_path, cache_home):
+    from .benchmark import generate_log
+
+    log = tmp_path / "big.yaml"
+    generate_log(log, 2 * index.PARALLEL_MINIMUM)  # large enough for a helper process
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+    command = [sys.executable, "-m", "tracker", "list", "-f", str(log), "-n", "1"]
+    folder = cache_home / "tracker"
+    for _ in range(2):
+        building = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not (helpers := _children(building.pid)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert helpers, "no helper process was started"
+        building.kill()
+        building.wait()
+        deadline = time.monotonic() + 1  # the helper would take seconds to finish its half
+        while any(_running(helper) for helper in helpers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_running(helper) for helper in helpers)
+    assert any(".tmp" in path.name for path in folder.iterdir())  # what the killed builds left
+    assert run(*command[3:], cwd=tmp_path, env=env).returncode == 0
+    assert [path.suffix for path in folder.iterdir()] == [".sqlite"]
 
 
 def test_a_cache_folder_that_cannot_be_made_falls_back_to_reading_the_log(invoke, logged, tmp_path, monkeypatch):

@@ -14,7 +14,9 @@ into place, so concurrent readers and writers only ever see a whole index.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gc
+import glob
 import hashlib
 import json
 import os
@@ -590,8 +592,9 @@ def _build(database: Path, real: Path, display: str, progress: Progress | None) 
         text = text[1:]
     del raw
     try:
+        _remove_stray_builds(database)
         descriptor, temporary = tempfile.mkstemp(dir=database.parent, prefix=f".{database.name}.", suffix=".tmp")
-        os.close(descriptor)
+        fcntl.flock(descriptor, fcntl.LOCK_EX)  # held while this build lives (see _remove_stray_builds)
     except OSError:
         raise IndexUnusable from None
     try:
@@ -624,9 +627,8 @@ def _build(database: Path, real: Path, display: str, progress: Progress | None) 
                 "bom": bom,
                 "complete": True,
             }
-            connection.executemany(
-                "INSERT INTO meta(key, value) VALUES (?, ?)", [(key, json.dumps(value)) for key, value in meta.items()]
-            )
+            rows = [(key, json.dumps(value)) for key, value in meta.items()]
+            connection.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", rows)
             if writer.problems is not None:
                 _keep_problems(connection, digests, writer.problems)
             connection.execute("COMMIT")
@@ -641,6 +643,8 @@ def _build(database: Path, real: Path, display: str, progress: Progress | None) 
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+    finally:
+        os.close(descriptor)  # and with it the lock
 
 
 class _Writer:
@@ -876,17 +880,38 @@ def _index_events(
     return True
 
 
+def _remove_stray_builds(database: Path) -> None:
+    """Remove the temporary files of builds of `database` whose process died (killed mid-build): a live
+    build holds a lock on its file, a dead one's lock is gone with it."""
+    for stray in database.parent.glob(f".{glob.escape(database.name)}.*.tmp*"):
+        try:
+            descriptor = os.open(stray, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            stray.unlink()
+        except OSError:
+            pass
+        finally:
+            os.close(descriptor)
+
+
 def _start_helper(writer: _Writer, block: Any, registries: Log, start: int, stop: int) -> tuple[int, Path]:
     """Fork a process that indexes events [start, stop) into a database of its own; its pid and that database."""
     from tracker.check import EventChecker
     from tracker.fastread import NeedsWholeFile
 
     database = Path(writer.connection.execute("PRAGMA database_list").fetchone()[2] + ".helper")
+    parent = os.getpid()
     pid = os.fork()
     if pid:
         return pid, database
     status = 1
     try:
+        _stop_with(parent)
+        holder = os.open(database, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(holder, fcntl.LOCK_EX)  # held until this process ends (see _remove_stray_builds)
         connection = _connect(database)
         connection.execute("PRAGMA journal_mode = OFF")
         connection.executescript(_SCHEMA)
@@ -914,6 +939,16 @@ def _start_helper(writer: _Writer, block: Any, registries: Log, start: int, stop
         status = 0
     finally:
         os._exit(status)
+
+
+def _stop_with(parent: int) -> None:
+    """Have the kernel kill this helper process when `parent`, whose build it serves, dies (Linux)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _abandon(helper: tuple[int, Path]) -> None:
