@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import pty
 import sqlite3
@@ -723,6 +724,25 @@ def test_an_added_event_is_found_by_search_at_once(invoke, logged):
         found = titles(invoke, "-f", str(logged), "--search", needle)
         assert found == titles(invoke, "-f", str(logged), "--search", needle, "--no-index")
         assert '{"title": "Envoy meets Zhao Leji in Pyongyang"}' in found
+
+
+@pytest.mark.parametrize(
+    ("needle", "expected"),
+    [
+        ('"no"', ['Envoy says "no" to the Straße plan']),
+        ("STRASSE", ['Envoy says "no" to the Straße plan']),  # matched as casefolded text
+        ("aaaa", ["Cry of aaaaa"]),  # repeated trigrams
+        ("aaaaaa", []),  # every trigram there, the needle not
+        ("plan aaa", []),
+        ('s "n', ['Envoy says "no" to the Straße plan']),
+    ],
+)
+def test_search_through_the_index_finds_exactly_the_needle(invoke, logged, needle, expected):
+    for title in ('Envoy says "no" to the Straße plan', "Cry of aaaaa"):
+        assert invoke("add", title, "--date", "2024-05-01", "-f", str(logged), "--no-index").exit_code == 0
+    found = titles(invoke, "-f", str(logged), "--search", needle)
+    assert found == titles(invoke, "-f", str(logged), "--search", needle, "--no-index")
+    assert found == [json.dumps({"title": title}, ensure_ascii=False) for title in expected]
 
 
 def test_add_builds_a_missing_or_stale_index_and_appends_through_it(invoke, logged, cache_home, monkeypatch):
