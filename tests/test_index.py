@@ -425,15 +425,19 @@ def test_a_refused_hint_to_flush_early_does_not_stop_an_add(invoke, logged, monk
     assert logged.read_bytes() == whole.read_bytes()
 
 
-def test_a_log_changed_while_an_add_copies_it_is_appended_to_as_it_is_now(invoke, logged, monkeypatch):
+@pytest.mark.parametrize("how", ["in place", "replaced"])
+def test_a_log_changed_while_an_add_copies_it_is_appended_to_as_it_is_now(invoke, logged, monkeypatch, how):
     invoke("list", "-f", str(logged))
     copy = tracker.store._copy_and_flush
 
     def edited_meanwhile(*args):
-        with open(logged, "r+b") as handle:  # an editor saving in place, without the lock
-            text = handle.read()
-            handle.seek(0)
-            handle.write(text.replace(b"Cabinet approval falls", b"Cabinet approval FALLS"))
+        changed = logged.read_bytes().replace(b"Cabinet approval falls", b"Cabinet approval FALLS")
+        if how == "in place":  # an editor saving in place, without the lock
+            with open(logged, "r+b") as handle:
+                handle.write(changed)
+        else:  # git checkout, or an editor saving by rename
+            logged.with_name("saved.yaml").write_bytes(changed)
+            os.replace(logged.with_name("saved.yaml"), logged)
         copy(*args)
 
     monkeypatch.setattr(tracker.store, "_copy_and_flush", edited_meanwhile)

@@ -491,8 +491,8 @@ def _insert_bytes(
             raise failures[0]
         _write_all(descriptor, prepared.data)
         _copy_range(source, descriptor, offset, old.st_size - offset)
-        if signature(os.fstat(source)) != expected:
-            raise _LogChanged
+        if signature(os.fstat(source)) != expected or signature(os.stat(target)) != expected:
+            raise _LogChanged  # written in place, or replaced, while it was copied
         if os.fstat(descriptor).st_size != old.st_size + len(prepared.data):
             raise OSError(errno.EIO, "the new file came out the wrong size")
         with os.fdopen(descriptor, "rb", buffering=0, closefd=False) as written_file:
