@@ -160,6 +160,12 @@ def logged(tmp_path: Path) -> Path:
     return path
 
 
+def assert_untouched(path: Path, before: bytes) -> None:
+    """The log holds `before`, and nothing but its lock file was left beside it."""
+    assert path.read_bytes() == before
+    assert sorted(entry.name for entry in path.parent.iterdir()) == [f".{path.name}.lock", path.name]
+
+
 def titles(invoke, *arguments: str) -> list[str]:
     result = invoke("list", *arguments, "-F", "jsonl", "-c", "title")
     assert result.exit_code == 0, result.output
@@ -338,8 +344,7 @@ def test_add_through_the_index_refuses_what_the_whole_path_refuses(invoke, logge
     assert result.stderr == "tracker: --id: an event with id '2024-02-approval' already exists\n"
     result = invoke("add", "Bad link", "--related", "nothing-here", "-f", str(logged))
     assert result.exit_code == 2
-    assert logged.read_bytes() == before
-    assert sorted(path.name for path in logged.parent.iterdir()) == [".events.yaml.lock", "events.yaml"]
+    assert_untouched(logged, before)
 
 
 @pytest.mark.parametrize("failing", ["the copy", "the flush"])
@@ -364,8 +369,7 @@ def test_a_copy_that_fails_while_the_event_is_made_changes_nothing(invoke, logge
     result = invoke("add", "Quick", "--date", "2024-05-01", "-f", str(logged))
     assert result.exit_code == 1
     assert result.stderr == f"{logged}: cannot write: No space left on device; nothing was changed\n"
-    assert logged.read_bytes() == before
-    assert sorted(path.name for path in logged.parent.iterdir()) == [".events.yaml.lock", "events.yaml"]
+    assert_untouched(logged, before)
 
 
 @pytest.mark.parametrize("moment", ["while the event is made", "while waiting for the copy"])
@@ -403,8 +407,7 @@ def test_ctrl_c_during_an_add_changes_nothing_and_leaves_no_copy_running(invoke,
     assert result.exit_code == 130  # as a shell reports a command stopped by Ctrl-C
     assert result.stderr == ""
     assert len(copiers) == 1 and not copiers[0].is_alive()
-    assert logged.read_bytes() == before
-    assert sorted(path.name for path in logged.parent.iterdir()) == [".events.yaml.lock", "events.yaml"]
+    assert_untouched(logged, before)
 
 
 def test_a_refused_hint_to_flush_early_does_not_stop_an_add(invoke, logged, monkeypatch):

@@ -1019,14 +1019,14 @@ def _append_point(text: str, data: Any) -> dict[str, Any] | None:
 
 def _append_from(text: str, events: Any) -> dict[str, Any]:
     """Where `add` puts new events and how it writes them, as insert_events would (see splice.py)."""
-    from tracker.splice import append_prefix, dash_column, end_of_item, line_start, reads_differently
+    from tracker.splice import append_prefix, dash_column, end_of_item, last_item_text, reads_differently
     from tracker.store import newline_of
 
     column = dash_column(text, events.item_marks[-1].index)
     insert_at = end_of_item(text, events[-1], column)
     newline = newline_of(text)
     lead, separator = append_prefix(text, events, insert_at, newline)
-    last_item = text[line_start(text, events.item_marks[-1].index) : insert_at]
+    last_item = last_item_text(text, events, insert_at)
     return {
         "offset": len(text[:insert_at].encode("utf-8")),
         "line": text.count("\n", 0, insert_at) + 1,

@@ -129,8 +129,13 @@ def append_prefix(text: str, items: YamlList, insert_at: int, newline: str) -> t
     lead = newline if insert_at and not text[:insert_at].endswith("\n") else ""
     if not uses_blank_separators(text, items):
         return lead, ""
-    last_item = text[line_start(text, items.item_marks[-1].index) : insert_at] + lead
+    last_item = last_item_text(text, items, insert_at) + lead
     return lead, ("" if reads_differently(last_item, last_item + newline) else newline)
+
+
+def last_item_text(text: str, items: YamlList, end: int) -> str:
+    """The text of the list's last item, from the start of its dash's line to `end`."""
+    return text[line_start(text, items.item_marks[-1].index) : end]
 
 
 def reads_differently(first: str, second: str) -> bool:
