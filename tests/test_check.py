@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tracker.check import check_log
-from tracker.store import read_log
+from tracker.logfile import read_log
 
 
 def _problems(tmp_path: Path, text: str) -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tracker.check import check_log
-from tracker.store import read_log
+from tracker.logfile import read_log
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG = ROOT / "events.yaml"

@@ -19,8 +19,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from tracker.formats import event_report, render
+from tracker.index import load_log
 from tracker.query import select_events
-from tracker.store import load_log
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 GENERATED = datetime(2026, 11, 27, 12, 0, 0)

@@ -19,15 +19,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import tracker.index.build as index_build
+import tracker.index.database as index_database
 import tracker.mounts
+import tracker.safefile
 import tracker.store
 from tracker import fastread, index
 from tracker.check import check_log
 from tracker.dates import parse_date
-from tracker.index import index_file
+from tracker.index import index_file, load_log
+from tracker.logfile import read_log
 from tracker.mounts import changes_show_after_stat
 from tracker.query import select_events
-from tracker.store import load_log, read_log
 
 from .conftest import SAMPLE_LOG
 
@@ -122,7 +125,7 @@ def answer(log, chosen):
 @given(text=events(), queries=st.lists(filters(), min_size=1, max_size=4), streaming=st.booleans())
 def test_the_index_gives_the_same_answers_as_the_log(tmp_path, cache_home, monkeypatch, text, queries, streaming):
     monkeypatch.setattr(fastread, "FAST_THRESHOLD", 0 if streaming else 256 * 1024)
-    monkeypatch.setattr(index, "PARALLEL_MINIMUM", 2)  # a second process indexes half of a streamed log
+    monkeypatch.setattr(index_build, "PARALLEL_MINIMUM", 2)  # a second process indexes half of a streamed log
     path = tmp_path / "events.yaml"
     path.write_text(text, encoding="utf-8")
     direct = load_log(path)
@@ -258,7 +261,7 @@ def _drop(database: Path, table: str) -> None:
 
 @pytest.mark.parametrize("early_flush", [True, False], ids=["copy-flushed-early", "small-log"])
 def test_add_with_the_index_writes_what_the_whole_file_path_writes(invoke, tmp_path, monkeypatch, early_flush):
-    monkeypatch.setattr(tracker.store, "FLUSH_CHUNK_BYTES", 100 if early_flush else 4 << 20)
+    monkeypatch.setattr(tracker.safefile, "FLUSH_CHUNK_BYTES", 100 if early_flush else 4 << 20)
     variants = {
         "sample": SAMPLE_LOG,
         "crlf": SAMPLE_LOG.replace("\n", "\r\n"),
@@ -351,8 +354,8 @@ def test_add_through_the_index_refuses_what_the_whole_path_refuses(invoke, logge
 def test_a_copy_that_fails_while_the_event_is_made_changes_nothing(invoke, logged, monkeypatch, failing):
     invoke("list", "-f", str(logged))
     before = logged.read_bytes()
-    monkeypatch.setattr(tracker.store, "FLUSH_CHUNK_BYTES", 100)
-    copy_range = tracker.store._copy_range
+    monkeypatch.setattr(tracker.safefile, "FLUSH_CHUNK_BYTES", 100)
+    copy_range = tracker.safefile.copy_range
 
     def fail(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -363,7 +366,7 @@ def test_a_copy_that_fails_while_the_event_is_made_changes_nothing(invoke, logge
         fail()
 
     if failing == "the copy":
-        monkeypatch.setattr(tracker.store, "_copy_range", fail_beside_the_command)
+        monkeypatch.setattr(tracker.safefile, "copy_range", fail_beside_the_command)
     else:
         monkeypatch.setattr(tracker.store.os, "fdatasync", fail)
     result = invoke("add", "Quick", "--date", "2024-05-01", "-f", str(logged))
@@ -376,23 +379,23 @@ def test_a_copy_that_fails_while_the_event_is_made_changes_nothing(invoke, logge
 def test_ctrl_c_during_an_add_changes_nothing_and_leaves_no_copy_running(invoke, logged, monkeypatch, moment):
     invoke("list", "-f", str(logged))
     before = logged.read_bytes()
-    monkeypatch.setattr(tracker.store, "FLUSH_CHUNK_BYTES", 100)
+    monkeypatch.setattr(tracker.safefile, "FLUSH_CHUNK_BYTES", 100)
     copiers = []
     joined = threading.Event()
-    copy = tracker.store._copy_and_flush
+    copy = tracker.store.copy_and_flush
 
     def slow_copy(*args):
         copiers.append(threading.current_thread())
         joined.wait(timeout=10) if moment == "while waiting for the copy" else time.sleep(0.5)
         copy(*args)
 
-    monkeypatch.setattr(tracker.store, "_copy_and_flush", slow_copy)
+    monkeypatch.setattr(tracker.store, "copy_and_flush", slow_copy)
     if moment == "while the event is made":
 
         def interrupt(*args):
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(tracker.store, "_checked_item", interrupt)
+        monkeypatch.setattr(tracker.store, "_prepare", interrupt)
     else:
         join = threading.Thread.join
 
@@ -412,7 +415,7 @@ def test_ctrl_c_during_an_add_changes_nothing_and_leaves_no_copy_running(invoke,
 
 def test_a_refused_hint_to_flush_early_does_not_stop_an_add(invoke, logged, monkeypatch):
     invoke("list", "-f", str(logged))
-    monkeypatch.setattr(tracker.store, "FLUSH_CHUNK_BYTES", 100)
+    monkeypatch.setattr(tracker.safefile, "FLUSH_CHUNK_BYTES", 100)
     hints = []
 
     def refuse(*args):
@@ -431,7 +434,7 @@ def test_a_refused_hint_to_flush_early_does_not_stop_an_add(invoke, logged, monk
 @pytest.mark.parametrize("how", ["in place", "replaced"])
 def test_a_log_changed_while_an_add_copies_it_is_appended_to_as_it_is_now(invoke, logged, monkeypatch, how):
     invoke("list", "-f", str(logged))
-    copy = tracker.store._copy_and_flush
+    copy = tracker.store.copy_and_flush
 
     def edited_meanwhile(*args):
         changed = logged.read_bytes().replace(b"Cabinet approval falls", b"Cabinet approval FALLS")
@@ -443,7 +446,7 @@ def test_a_log_changed_while_an_add_copies_it_is_appended_to_as_it_is_now(invoke
             os.replace(logged.with_name("saved.yaml"), logged)
         copy(*args)
 
-    monkeypatch.setattr(tracker.store, "_copy_and_flush", edited_meanwhile)
+    monkeypatch.setattr(tracker.store, "copy_and_flush", edited_meanwhile)
     assert invoke("add", "Quick", "--date", "2024-05-01", "-f", str(logged)).exit_code == 0
     text = logged.read_text(encoding="utf-8")
     assert "Cabinet approval FALLS" in text and "title: Quick" in text
@@ -483,12 +486,12 @@ def test_after_an_add_the_next_command_trusts_a_pinned_stat(invoke, logged, monk
     titles(invoke, "-f", str(logged))
     assert invoke("add", "Quick", "--date", "2024-05-01", "-f", str(logged)).exit_code == 0
     with monkeypatch.context() as patched:
-        patched.setattr(index, "block_digests", lambda *args: pytest.fail("the log was read again"))
+        patched.setattr(index_database, "file_digests", lambda *args: pytest.fail("the log was read again"))
         assert '{"title": "Quick"}' in titles(invoke, "-f", str(logged))
     monkeypatch.setattr(tracker.mounts, "changes_show_after_stat", lambda descriptor: False)
     assert invoke("add", "Slow", "--date", "2024-05-02", "-f", str(logged)).exit_code == 0
     read = []
-    monkeypatch.setattr(index, "block_digests", lambda *args: read.append(args) or [])
+    monkeypatch.setattr(index_database, "file_digests", lambda *args: read.append(args) or [])
     titles(invoke, "-f", str(logged))
     assert read  # unpinned, a write this recent is compared by content
 
@@ -523,7 +526,7 @@ def test_check_remembers_this_content_and_its_warnings_move_with_adds(invoke, lo
 @pytest.mark.parametrize("helper", [False, True], ids=["one process", "with a helper"])
 def test_a_large_log_with_warnings_takes_adds_through_the_index(invoke, tmp_path, monkeypatch, helper, ending):
     monkeypatch.setattr(fastread, "FAST_THRESHOLD", 0)  # streamed: the warnings are found without their places
-    monkeypatch.setattr(index, "PARALLEL_MINIMUM", 2 if helper else 10**9)
+    monkeypatch.setattr(index_build, "PARALLEL_MINIMUM", 2 if helper else 10**9)
     entries = [
         f"  - id: e{number}\n    date: 2024-01-{number + 1:02d}\n    title: Event {number}\n    actors: [Person {number}]\n"
         for number in range(6)
@@ -557,7 +560,7 @@ def test_a_large_log_with_warnings_takes_adds_through_the_index(invoke, tmp_path
 @pytest.mark.parametrize("helper", [False, True], ids=["one process", "with a helper"])
 def test_a_cold_check_of_a_large_log_with_warnings_reads_it_once(invoke, tmp_path, monkeypatch, helper):
     monkeypatch.setattr(fastread, "FAST_THRESHOLD", 0)
-    monkeypatch.setattr(index, "PARALLEL_MINIMUM", 2 if helper else 10**9)
+    monkeypatch.setattr(index_build, "PARALLEL_MINIMUM", 2 if helper else 10**9)
     entries = [
         f"  - id: e{number}\n    date: 2024-01-{number + 1:02d}\n    title: Event {number}\n"
         + (f"    actors: [Person {number}, Known]\n" if number % 3 == 0 else "")
@@ -588,7 +591,7 @@ def test_a_log_with_errors_is_never_answered_from_the_index(invoke, logged):
 @pytest.mark.parametrize("where", [2, 8], ids=["first half", "second half"])
 def test_what_either_indexing_process_finds_is_reported_where_it_is(invoke, tmp_path, monkeypatch, where):
     monkeypatch.setattr(fastread, "FAST_THRESHOLD", 0)
-    monkeypatch.setattr(index, "PARALLEL_MINIMUM", 2)
+    monkeypatch.setattr(index_build, "PARALLEL_MINIMUM", 2)
     entries = [
         f"  - id: e{number}\n    date: 2024-01-{number + 1:02d}\n    title: Event {number}\n" for number in range(10)
     ]
@@ -664,7 +667,7 @@ def test_a_build_killed_midway_leaves_no_helper_running_and_no_files_behind(tmp_
     from .benchmark import generate_log
 
     log = tmp_path / "big.yaml"
-    generate_log(log, 2 * index.PARALLEL_MINIMUM)  # large enough for a helper process
+    generate_log(log, 2 * index_build.PARALLEL_MINIMUM)  # large enough for a helper process
     env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
     command = [sys.executable, "-m", "tracker", "list", "-f", str(log), "-n", "1"]
     folder = cache_home / "tracker"

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from tracker.dates import parse_date
+from tracker.index import load_log
 from tracker.query import select_events
-from tracker.store import load_log
 
 
 @pytest.fixture

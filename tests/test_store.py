@@ -13,9 +13,12 @@ import pytest
 import yaml
 
 from tracker.check import check_log
-from tracker.edit import plan_append
+from tracker.edit import AppendEvents
 from tracker.errors import LogError, UsageError
-from tracker.store import atomic_write, change_log, find_log, load_log, read_log
+from tracker.index import load_log
+from tracker.logfile import find_log, read_log
+from tracker.safefile import atomic_write
+from tracker.store import change_log
 
 from .conftest import SAMPLE_LOG
 
@@ -24,14 +27,9 @@ def _append(path: Path, title: str = "New event", date: str = "2024-05-01", **ex
     from tracker.dates import parse_date
     from tracker.model import new_event_fields
 
-    added = []
-
-    def plan(current):
-        added.append(new_event_fields(current.log, title=title, date=parse_date(date), **extra))
-        return plan_append(current, added[-1:])
-
-    change_log(path, plan, check=check_log)
-    return added[-1]["id"]
+    change = AppendEvents(lambda log: [new_event_fields(log, title=title, date=parse_date(date), **extra)])
+    change_log(path, change)
+    return change.events[0]["id"]
 
 
 def _write(tmp_path: Path, text: str | bytes, name: str = "events.yaml") -> Path:
@@ -372,7 +370,7 @@ def test_a_write_removes_what_a_killed_writer_left_beside_the_log(tmp_path):
     script = (
         "import os, sys, tempfile, time\n"
         "from pathlib import Path\n"
-        "from tracker.store import locked\n"
+        "from tracker.safefile import locked\n"
         "log = Path(sys.argv[1])\n"
         "with locked(log):\n"
         "    tempfile.mkstemp(dir=log.parent, prefix=f'.{log.name}.', suffix='.tmp')\n"

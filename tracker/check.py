@@ -27,17 +27,27 @@ from tracker.nodes import YamlMap
 TOP_LEVEL_KEYS = ("title", "actors", "sources", "events")
 
 
-def check_log(log: Log, read_problems: list[Problem]) -> list[Problem]:
+def check_log(
+    log: Log,
+    read_problems: list[Problem],
+    *,
+    registries: Log | None = None,
+    known_id: Callable[[str], bool] | None = None,
+) -> list[Problem]:
     """Every problem in the log, errors and warnings, ordered by position in the file.
 
     `read_problems` are those found while reading (duplicate keys, unusable dates or
-    titles); the rules here add consistency between events and the registries.
+    titles); the rules here add consistency between events and the registries. With
+    `registries`, `log` is an excerpt of a larger log: its events are checked against
+    those registries and `known_id` (the ids of the events outside the excerpt), and
+    the registries themselves, checked elsewhere, are not.
     """
-    checker = EventChecker(log)
+    checker = EventChecker(registries or log, known_id=known_id)
     usable = {id(event.fields): event for event in log.events}
     for fields in raw_events(log.data):
         checker.add(fields, usable.get(id(fields)))
-    problems = list(read_problems) + _registry_problems(log) + checker.finish() + _unknown_top_level_keys(log)
+    registry_problems = _registry_problems(log) if registries is None else []
+    problems = list(read_problems) + registry_problems + checker.finish() + _unknown_top_level_keys(log)
     return sorted(problems, key=by_position)
 
 

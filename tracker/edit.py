@@ -1,14 +1,17 @@
-"""Changes to a log as plans for the one write path: append, edit fields, replace or remove events."""
+"""Changes to a log for the one write path (tracker.store): appending, editing, replacing and removing
+events, adding registry entries. Each is a Change (what it needs to see, then its splices), so that it
+runs the same on the whole file and on an excerpt read through the index."""
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tracker.errors import Location, LogError, TrackerError, UsageError
-from tracker.model import EVENT_FIELDS
+from tracker.logfile import LogFile, document_view, parse_text
+from tracker.model import EVENT_FIELDS, Log, raw_events
 from tracker.nodes import YamlList, YamlMap, plain
 from tracker.splice import (
     Splice,
@@ -17,19 +20,188 @@ from tracker.splice import (
     events_list,
     indent_lines,
     insert_events,
+    insert_items,
     item_range,
+    item_text,
     remove_field,
     remove_item,
     replace_field,
 )
-from tracker.store import LogFile, Plan, document_view, parse_text
+from tracker.store import Plan, Wants
 from tracker.yamltext import dump_list_item
+
+
+class AppendEvents:
+    """Append the events `make` builds from the log (its registries and ids) after the last one."""
+
+    may_fix = False
+
+    def __init__(self, make: Callable[[Log], Sequence[dict[str, Any]]]) -> None:
+        self.make = make
+        self.events: list[dict[str, Any]] = []
+
+    def wants(self, log: Log) -> Wants:
+        return Wants(end=True)
+
+    def plan(self, document: LogFile, log: Log) -> Plan:
+        self.events = list(self.make(log))
+        return plan_append(document, self.events)
+
+
+class EditEvent:
+    """Give one event (an id or unique prefix) the fields `edit` makes of its current ones; a new id is
+    followed by every `related:` that pointed at the old one."""
+
+    may_fix = True
+
+    def __init__(self, event_id: str, edit: Callable[[Log, dict[str, Any]], dict[str, Any]]) -> None:
+        self.event_id = event_id
+        self.edit = edit
+
+    def wants(self, log: Log) -> Wants:
+        from tracker.query import resolve_id
+
+        self.event_id = resolve_id(log, self.event_id)
+        event = log.event_by_id(self.event_id)
+        new_id = self.edit(log, plain(event.fields)).get("id") if event is not None else self.event_id
+        return Wants(event_ids=[self.event_id, *_referrers(log, [self.event_id], unless=new_id == self.event_id)])
+
+    def plan(self, document: LogFile, log: Log) -> Plan:
+        event_id = resolve_entry_id(document, self.event_id)
+        fields = plain(events_list(document.log.data)[find_index(document, event_id)])  # type: ignore[index]
+        return plan_edit_fields(document, event_id, self.edit(log, fields))
+
+
+class ReplaceEvent:
+    """Replace one event's lines with `body` (a `- ...` item written at column 0, as the editor shows it),
+    unless its lines are no longer `original` (changed since they were shown)."""
+
+    may_fix = True
+
+    def __init__(self, event_id: str, original: str, body: str) -> None:
+        self.event_id = event_id
+        self.original = original
+        self.body = body
+
+    def wants(self, log: Log) -> Wants:
+        new_id = parse_item(self.body, "(edited event)").get("id")
+        return Wants(event_ids=[self.event_id, *_referrers(log, [self.event_id], unless=new_id == self.event_id)])
+
+    def plan(self, document: LogFile, log: Log) -> Plan:
+        if event_item_text(document, self.event_id) != self.original:
+            raise ConcurrentEdit(f"{self.event_id} changed in the log while you were editing; run tracker edit again")
+        return plan_replace_event(document, self.event_id, self.body)
+
+
+class ConcurrentEdit(TrackerError):
+    """The event changed in the log while it was being edited."""
+
+
+class RemoveEvents:
+    """Remove events (ids or unique prefixes); events relating to them are refused unless `force`, which
+    removes those references too."""
+
+    may_fix = True
+
+    def __init__(self, event_ids: Sequence[str], *, force: bool = False) -> None:
+        self.event_ids = list(event_ids)
+        self.force = force
+
+    def wants(self, log: Log) -> Wants:
+        from tracker.query import resolve_id
+
+        self.event_ids = list(dict.fromkeys(resolve_id(log, event_id) for event_id in self.event_ids))
+        referrers = _referrers(log, self.event_ids)
+        if referrers and not self.force:
+            named = {
+                other.id: [event_id for event_id in self.event_ids if event_id in other.related]
+                for other in (log.event_by_id(referrer) for referrer in referrers)
+                if other is not None
+            }
+            refuse_related(named)
+        return Wants(event_ids=[*self.event_ids, *referrers])
+
+    def plan(self, document: LogFile, log: Log) -> Plan:
+        event_ids = list(dict.fromkeys(resolve_entry_id(document, event_id) for event_id in self.event_ids))
+        return plan_remove(document, event_ids, force=self.force)
+
+
+class AddRegistryEntry:
+    """Add an entry to a registry list of the log (`actors` or `sources`), after its last entry."""
+
+    may_fix = False
+
+    def __init__(self, key: str, entry: dict[str, Any]) -> None:
+        self.key = key
+        self.entry = entry
+
+    def wants(self, log: Log) -> Wants:
+        return Wants(head=True)
+
+    def plan(self, document: LogFile, log: Log) -> Plan:
+        return plan_registry_entry(document, self.key, self.entry)
+
+
+class SetHeadValue:
+    """Give a top-level key of the log (its `title`, say) a new value."""
+
+    may_fix = False
+
+    def __init__(self, key: str, value: Any) -> None:
+        self.key = key
+        self.value = value
+
+    def wants(self, log: Log) -> Wants:
+        return Wants(head=True)
+
+    def plan(self, document: LogFile, log: Log) -> Plan:
+        return plan_head_value(document, self.key, self.value)
+
+
+def _referrers(log: Log, event_ids: Sequence[str], *, unless: bool = False) -> list[str]:
+    """The ids of the events outside `event_ids` whose `related` names one of them."""
+    if unless:
+        return []
+    found = {other.id for event_id in event_ids for other in log.events_relating_to(event_id)}
+    return sorted(found - set(event_ids))
+
+
+def resolve_entry_id(document: LogFile, wanted: str) -> str:
+    """The id `wanted` names among every entry of the document's events list (usable or not, so that a
+    broken event can be fixed): itself, else the only id it is a prefix of."""
+    from tracker.query import match_id
+
+    entries = [fields for fields in raw_events(document.log.data) if isinstance(fields, dict)]
+    return match_id([fields["id"] for fields in entries if isinstance(fields.get("id"), str)], wanted)
+
+
+def event_text(path: Path, wanted: str, *, index_folder: Path | None = None, progress: Any = None) -> tuple[str, str]:
+    """The id of the event `wanted` names (an id or unique prefix) and its own lines, as the editor shows
+    them; read through the index where it can be."""
+    from tracker.query import resolve_id
+    from tracker.store import read_document
+
+    resolved: list[str] = []
+
+    def want(log: Log) -> Wants:
+        resolved.append(resolve_id(log, wanted))
+        return Wants(event_ids=resolved[-1:])
+
+    document, _ = read_document(path, want, index_folder=index_folder, progress=progress)
+    event_id = resolve_entry_id(document, resolved[-1] if resolved else wanted)
+    return event_id, event_item_text(document, event_id)
+
+
+def event_item_text(document: LogFile, event_id: str) -> str:
+    """The event's own lines, shifted left so that its `-` is at column 0 (what the editor shows)."""
+    return item_text(document.text, events_list(document.log.data), find_index(document, event_id))  # type: ignore[arg-type]
 
 
 def plan_append(current: LogFile, new_events: Sequence[dict[str, Any]]) -> Plan:
     """Append `new_events` after the last event; `details` is the inserted text."""
+    count = len(events_list(current.log.data) or ())
     if not new_events:
-        return Plan([], document_view(current.log.data), details="")
+        return Plan([], document_view(current.log.data), list(range(count)), details="")
     splice = insert_events(current.text, current.newline, current.log.data, list(new_events), current.path)
     before = current.log.data
     if splice.start == len(current.text) and not current.text.endswith("\n"):
@@ -37,7 +209,7 @@ def plan_append(current: LogFile, new_events: Sequence[dict[str, Any]]) -> Plan:
         before = parse_text(current.text + current.newline, current.path)[0].data
     expected = document_view(before)
     expected["events"] = expected["events"] + [plain(fields) for fields in new_events]
-    return Plan([splice], expected, details=splice.text)
+    return Plan([splice], expected, [*range(count), *[None] * len(new_events)], details=splice.text)
 
 
 @dataclass
@@ -71,7 +243,7 @@ def plan_edit_fields(current: LogFile, event_id: str, new_fields: dict[str, Any]
     result = EditResult(event_id, str(new_fields.get("id", event_id)))
     if result.new_id != event_id:
         splices += _relink(current, expected, event_id, result.new_id, skip=index, result=result)
-    return Plan(splices, expected, details=result)
+    return Plan(splices, expected, list(range(len(expected["events"]))), details=result)
 
 
 def plan_replace_event(current: LogFile, event_id: str, item_text: str) -> Plan:
@@ -90,7 +262,7 @@ def plan_replace_event(current: LogFile, event_id: str, item_text: str) -> Plan:
     result = EditResult(event_id, str(new_fields.get("id", event_id)))
     if result.new_id != event_id:
         splices += _relink(current, expected, event_id, result.new_id, skip=index, result=result)
-    return Plan(splices, expected, details=result)
+    return Plan(splices, expected, list(range(len(expected["events"]))), details=result)
 
 
 def parse_item(item_text: str, path: str) -> YamlMap:
@@ -129,7 +301,8 @@ def plan_remove(current: LogFile, event_ids: Sequence[str], *, force: bool = Fal
             splices += _event_splices(current, position, new_fields)
             expected_position = position - sum(1 for index in indexes if index < position)
             expected["events"][expected_position] = new_fields
-    return Plan(splices, expected, details=sorted(referrers))
+    kept = [position for position in range(len(events or ())) if position not in indexes]
+    return Plan(splices, expected, kept, details=sorted(referrers))
 
 
 def referring_events(data: Any, event_ids: set[str]) -> dict[str, list[str]]:
@@ -147,14 +320,6 @@ def refuse_related(referrers: dict[str, list[str]]) -> None:
     """Raise the error that keeps rm from leaving `related` ids pointing nowhere."""
     pointing = "; ".join(f"{referrer} relates to {', '.join(ids)}" for referrer, ids in referrers.items())
     raise TrackerError(f"other events relate to it: {pointing} (use --force to remove those references too)")
-
-
-def unified_diff(path: str, before: str, after: str) -> str:
-    """A unified diff of a change, as `git diff` shows it."""
-    lines = difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True), fromfile=path, tofile=path
-    )
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
 def _related(fields: Any) -> list[str]:
@@ -228,3 +393,43 @@ def _relink(
         expected["events"][position] = new_fields
         result.relinked.append(str(fields.get("id")))
     return splices
+
+
+def plan_registry_entry(current: LogFile, key: str, entry: dict[str, Any]) -> Plan:
+    """Add `entry` to the registry list `key` (`actors`, `sources`) after its last entry, in the style the
+    list is written in; a log without that list gets one, before its `events:`."""
+    data = current.log.data
+    if not isinstance(data, YamlMap):
+        raise LogError(
+            f"this log is a bare list of events, which has no '{key}' registry; "
+            "write it as a mapping with 'events:' to keep one",
+            Location(current.path, 1, 1),
+        )
+    splice = insert_items(current.text, current.newline, data, key, [entry], current.path, before="events")
+    expected = document_view(data)
+    expected[key] = [*(expected.get(key) or []), plain(entry)]
+    return Plan([splice], expected, list(range(len(expected["events"]))))
+
+
+def plan_head_value(current: LogFile, key: str, value: Any) -> Plan:
+    """Give the top-level `key` the value `value` (added before `events:` when the log has no such key)."""
+    from tracker.splice import line_start
+    from tracker.yamltext import dump_fields
+
+    data = current.log.data
+    if not isinstance(data, YamlMap):
+        raise LogError(
+            f"this log is a bare list of events, which has no '{key}'; write it as a mapping with 'events:'",
+            Location(current.path, 1, 1),
+        )
+    if key in data:
+        splice = replace_field(current.text, data, key, value, current.newline)
+    elif "events" in data:
+        mark = data.key_marks["events"]
+        start = line_start(current.text, mark.index)
+        splice = Splice(start, start, " " * mark.column + dump_fields({key: value}, " " * mark.column, current.newline))
+    else:
+        splice = add_field(current.text, data, key, value, current.newline)
+    expected = document_view(data)
+    expected[key] = plain(value)
+    return Plan([splice], expected, list(range(len(expected["events"]))))

@@ -557,6 +557,7 @@ class EventBlock:
         self.path = path
         self.lines = lines
         self.column = column
+        self.first = first  # the line after the `events:` key
         self.end = end
         offsets = [0, *itertools.accumulate(len(line) + 1 for line in lines)]
         self.offsets = offsets

@@ -120,7 +120,7 @@ def read_rows(text: str, format_name: str, source: str, *, mapping: dict[str, st
 
 
 def _yaml_rows(text: str, source: str) -> list[Row]:
-    from tracker.store import parse_text
+    from tracker.logfile import parse_text
 
     log, problems = parse_text(text, source)
     events = log.data.get("events") if isinstance(log.data, dict) else log.data
@@ -289,35 +289,64 @@ def plan_import(
 ) -> ImportPlan:
     """Vet every row against `log`: the events to add in order, and the duplicates skipped.
 
-    Raises a TrackerError naming the row at fault for the first invalid row.
+    Asks `log` only about the ids and dates the rows hold, so that a log answered from
+    its index is never read whole. Raises a TrackerError naming the row at fault for
+    the first invalid row.
     """
     plan = ImportPlan()
-    taken = {event.id for event in log.events}
-    seen = {(str(event.date), event.title.casefold()): event.id for event in log.events}
+    taken: set[str] = set()
+    seen: dict[tuple[str, str], str] = {}
     for row in rows:
         try:
             fields = _vetted(row.fields, today)
         except (TrackerError, DateError) as error:
             message = error.message if isinstance(error, TrackerError) else str(error)
             raise LogError(f"{row.where}: {message}; nothing was imported", Location(source)) from None
-        key = (str(fields["date"]), fields["title"].casefold())
-        if key in seen and not allow_duplicates:
-            plan.duplicates.append((row.where, seen[key]))
+        date = parse_date(fields["date"])
+        key = (str(date), fields["title"].casefold())
+        twin = seen.get(key) or next(
+            (event.id for event in reversed(log.events_dated(date)) if event.title.casefold() == key[1]), None
+        )
+        if twin is not None and not allow_duplicates:
+            plan.duplicates.append((row.where, twin))
             continue
         if "id" in fields:
-            if fields["id"] in taken:
-                existing = log.event_by_id(fields["id"])
-                other = "an event in the log" if existing else "an earlier row"
+            if fields["id"] in taken or log.has_event_id(fields["id"]):
+                other = "an earlier row" if fields["id"] in taken else "an event in the log"
                 raise LogError(
                     f"{row.where}: id '{fields['id']}' is already used by {other}; nothing was imported",
                     Location(source),
                 )
         else:
-            fields = {"id": make_event_id(log, parse_date(fields["date"]), fields["title"], taken=taken), **fields}
+            fields = {"id": make_event_id(log, date, fields["title"], taken=taken), **fields}
         taken.add(fields["id"])
         seen[key] = fields["id"]
         plan.events.append(fields)
     return plan
+
+
+class ImportEvents:
+    """The change an import makes: the rows vetted against the log, then appended in one write."""
+
+    may_fix = False
+
+    def __init__(self, rows: Sequence[Row], source: str, *, today: date, allow_duplicates: bool = False) -> None:
+        self.rows = rows
+        self.source = source
+        self.today = today
+        self.allow_duplicates = allow_duplicates
+        self.vetted = ImportPlan()
+
+    def wants(self, log: Log) -> Any:
+        from tracker.store import Wants
+
+        return Wants(end=True)
+
+    def plan(self, document: Any, log: Log) -> Any:
+        from tracker.edit import plan_append
+
+        self.vetted = plan_import(log, self.rows, self.source, today=self.today, allow_duplicates=self.allow_duplicates)
+        return plan_append(document, self.vetted.events)
 
 
 def _vetted(raw: dict[str, Any], today: date) -> dict[str, Any]:

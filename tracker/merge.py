@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracker.errors import TrackerError
+from tracker.logfile import document_view, parse_text
 from tracker.nodes import YamlList, YamlMap, plain
 from tracker.splice import (
     Splice,
@@ -26,7 +27,6 @@ from tracker.splice import (
     remove_item,
     uses_blank_separators,
 )
-from tracker.store import document_view, parse_text
 
 MARKER = 7
 COLLECTIONS = (("events", "id"), ("actors", "name"), ("sources", "id"))

@@ -194,6 +194,11 @@ class Log:
         """Whether some event has this id."""
         return self.event_by_id(event_id) is not None
 
+    def ids_starting_with(self, prefix: str, limit: int | None = None) -> list[str]:
+        """The ids of events that start with `prefix`, in file order, at most `limit` of them."""
+        found = [event.id for event in self.events if event.id.startswith(prefix)]
+        return found if limit is None else found[:limit]
+
     def events_dated(self, when: PartialDate) -> list[Event]:
         """The events whose date is exactly `when` (the same period, precision and marks), in file order."""
         return [event for event in self.events if event.date == when]
@@ -517,13 +522,13 @@ MAX_SLUG_LENGTH = 60
 
 def make_event_id(log: Log, date: PartialDate, title: str, *, taken: set[str] | None = None) -> str:
     """A unique slug from date and title (`2024-04-02-north-korea-tests-an-irbm`), suffixed -2, -3...
-    if the log (or `taken`) already has it."""
+    if the log (or `taken`, ids about to join it) already has it."""
     words = slugify(title) or "event"
     if len(words) > MAX_SLUG_LENGTH:
         words = words[:MAX_SLUG_LENGTH].rsplit("-", 1)[0] or words[:MAX_SLUG_LENGTH]
     base = f"{date.date_part}-{words}"
     candidate, number = base, 2
-    while (candidate in taken) if taken is not None else log.has_event_id(candidate):
+    while candidate in (taken or ()) or log.has_event_id(candidate):
         candidate, number = f"{base}-{number}", number + 1
     return candidate
 
@@ -721,7 +726,6 @@ def _validate_edit(log: Log, old: dict[str, Any], new: dict[str, Any]) -> None:
         raise UsageError("id: must be one word without spaces")
     if new_id != old.get("id") and log.event_by_id(new_id) is not None:
         raise UsageError(f"id: an event with id '{new_id}' already exists")
-    known_ids = {event.id for event in log.events} | {new_id}
     for related_id in text_list(new.get("related")):
-        if related_id not in known_ids:
+        if related_id != new_id and not log.has_event_id(related_id):
             raise UsageError(f"related: no event with id '{related_id}'")

@@ -120,6 +120,21 @@ def match_id(ids: Sequence[str], wanted: str) -> str:
     raise TrackerError(f"no event with id '{wanted}'{hint}")
 
 
+def resolve_id(log: Log, wanted: str) -> str:
+    """The id `wanted` names in `log`, as match_id has it, asking the log only about ids that start like it
+    (so that a log answered from its index is not read whole)."""
+    if log.has_event_id(wanted):
+        return wanted
+    starting = log.ids_starting_with(wanted, 1000) if wanted else []
+    if starting:
+        return match_id(starting, wanted)
+    for length in range(len(wanted) - 1, 0, -1):
+        nearby = log.ids_starting_with(wanted[:length], 1000)
+        if nearby:
+            return match_id(nearby, wanted)
+    return match_id(log.event_ids(), wanted)
+
+
 def known_actor_names(log: Log) -> list[str]:
     """Every registry name, then their aliases, then names used only in events."""
     names = [actor.name for actor in log.actors]

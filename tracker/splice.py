@@ -9,7 +9,7 @@ from typing import Any
 
 from tracker.errors import Location, LogError
 from tracker.nodes import YamlList, YamlMap
-from tracker.yamltext import dump_block_item, dump_fields, dump_list_item
+from tracker.yamltext import dump_block_item, dump_fields
 
 
 @dataclass(frozen=True)
@@ -156,39 +156,65 @@ def insert_events(text: str, newline: str, data: Any, new_events: list[dict[str,
     An empty file, a log without `events:`, `events:` with nothing under it and
     `events: []` all get a block list.
     """
-    events = events_list(data)
-    if events is not None and events:
-        if events.flow:
-            mark = events.start
+    if data is not None and not isinstance(data, (YamlMap, YamlList)):
+        raise LogError("the log is not a mapping with 'events:' or a list of events", Location(path, 1, 1))
+    return insert_items(text, newline, data, "events", new_events, path)
+
+
+def insert_items(
+    text: str, newline: str, data: Any, key: str, new_items: list[Any], path: str, *, before: str | None = None
+) -> Splice:
+    """One splice placing `new_items` after the last item of the list under the top-level `key` (for
+    `events`, a log that is a bare list is that list), in the indentation the list uses. `key: []` and `key:`
+    with nothing under it become a block list; a missing key is added before the key `before` (else at the
+    end of the file)."""
+    items = events_list(data) if key == "events" else _list_under(data, key)
+    if items is not None and items:
+        if items.flow:
+            mark = items.start
             raise LogError(
-                "the events list is written in flow style ([...]); write it as a block list ('- ' items) to add to it",
+                f"the {key} list is written in flow style ([...]); write it as a block list ('- ' items) to add to it",
                 Location(path, mark.line + 1, mark.column + 1),
             )
-        column = dash_column(text, events.item_marks[-1].index)
-        insert_at = end_of_item(text, events[-1], column)
-        lead, separator = append_prefix(text, events, insert_at, newline)
-        between = newline if uses_blank_separators(text, events) else ""
-        snippet = between.join(dump_list_item(fields, " " * column, newline) for fields in new_events)
+        column = dash_column(text, items.item_marks[-1].index)
+        insert_at = end_of_item(text, items[-1], column)
+        lead, separator = append_prefix(text, items, insert_at, newline)
+        between = newline if uses_blank_separators(text, items) else ""
+        snippet = between.join(dump_block_item(item, " " * column, newline) for item in new_items)
         return Splice(insert_at, insert_at, lead + separator + snippet)
-    if isinstance(data, YamlMap) and "events" in data:
-        key_mark = data.key_marks["events"]
-        snippet = "".join(dump_list_item(fields, " " * (key_mark.column + 2), newline) for fields in new_events)
-        if isinstance(events, YamlList):
-            # `events: []`: the empty flow list becomes a block list.
-            start = events.start.index
+    if isinstance(data, YamlMap) and key in data:
+        key_mark = data.key_marks[key]
+        snippet = "".join(dump_block_item(item, " " * (key_mark.column + 2), newline) for item in new_items)
+        if isinstance(items, YamlList):
+            # `key: []`: the empty flow list becomes a block list.
+            start = items.start.index
             while start > 0 and text[start - 1] == " ":
                 start -= 1
-            end = events.end.index
+            end = items.end.index
             tail_newline = "" if text[end:].startswith(("\n", "\r\n")) or end == len(text) else newline
             return Splice(start, end, newline + snippet.rstrip("\r\n") + tail_newline)
         insert_at = end_of_line(text, key_mark.index)
         lead = "" if text[:insert_at].endswith("\n") else newline
         return Splice(insert_at, insert_at, lead + snippet)
     if data is not None and not isinstance(data, YamlMap):
-        raise LogError("the log is not a mapping with 'events:' or a list of events", Location(path, 1, 1))
-    snippet = "".join(dump_list_item(fields, "  ", newline) for fields in new_events)
+        if key == "events":
+            raise LogError("the log is not a mapping with 'events:' or a list of events", Location(path, 1, 1))
+        raise LogError(f"the log is not a mapping, so it has no '{key}'", Location(path, 1, 1))
+    if isinstance(data, YamlMap) and before is not None and before in data:
+        mark = data.key_marks[before]
+        start = line_start(text, mark.index)
+        indent = " " * mark.column
+        snippet = "".join(dump_block_item(item, indent + "  ", newline) for item in new_items)
+        return Splice(start, start, f"{indent}{key}:{newline}{snippet}")
+    snippet = "".join(dump_block_item(item, "  ", newline) for item in new_items)
     lead = "" if not text or text.endswith("\n") else newline
-    return Splice(len(text), len(text), lead + "events:" + newline + snippet)
+    return Splice(len(text), len(text), lead + key + ":" + newline + snippet)
+
+
+def _list_under(data: Any, key: str) -> YamlList | None:
+    if isinstance(data, YamlMap) and isinstance(data.get(key), YamlList):
+        return data[key]
+    return None
 
 
 def field_range(text: str, fields: YamlMap, key: str) -> tuple[int, int]:

@@ -1,604 +1,677 @@
-"""Reading a log strictly, and the one write path: lock, splice, verify, atomic replace."""
+"""The one write path: lock, splice, verify in context, check, atomic replace, and the index kept current.
+
+Every change (add, edit, rm, import, registry entries) is a Change: it says which
+events it needs to see (`wants`), then, given a document holding them, plans the
+splices that make it and the document expected after them (`plan`). Under the
+lock, with a current index, the document is an excerpt of the log (see
+tracker.excerpt): only those events' lines, their neighbours and the text around
+them are read, parsed, spliced, parsed again and compared with what the plan
+expects, the changed events are checked against the index (ids, `related` both
+ways, registries), and the untouched bytes are copied around the new text in the
+kernel. Without an index, or whenever the excerpt cannot vouch for the change (a
+log with errors, line breaks other than LF and CRLF, a change that reads
+differently in context), the same change runs on the whole file instead, which
+reads, checks and verifies everything and reports what is wrong. Either way the
+new file replaces the old one by an atomic rename, and a crash at any point
+leaves the old file or the new one.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import errno
-import fcntl
-import glob
+import json
 import os
-import tempfile
+import re
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tracker.errors import Location, LogError, Problem, TrackerError, UsageError
-from tracker.model import Event, Log, build_log
-from tracker.nodes import plain
+from tracker.logfile import LogFile, document_view, parse_text, raise_first_error, read_log
+from tracker.model import Log
+from tracker.safefile import (
+    atomic_write,
+    close_quietly,
+    copy_and_flush,
+    join_through_interrupt,
+    locked,
+    refuse_read_only,
+    replace_file,
+    write_all,
+    write_error,
+)
+from tracker.splice import Splice, apply_splices
 
 if TYPE_CHECKING:
-    from tracker.index import Insertion
-    from tracker.splice import Splice
+    from tracker.excerpt import Excerpt
+    from tracker.index import Index
 
-LOG_NAME = "events.yaml"
-FLUSH_CHUNK_BYTES = 4 << 20  # an insertion this far into a log flushes the bytes before it while the event is made
+__all__ = ["Change", "Changed", "Plan", "Wants", "atomic_write", "change_log", "locked"]
 
 Progress = Callable[[int, int], None]
 
 
 @dataclass
-class LogFile:
-    """A log as read from disk: its text, how it is written, and what it holds."""
+class Wants:
+    """What a change needs to see of the log besides its registries: events by id (each with the events
+    around it), the end of the events list (appends), the text before the events (registry changes)."""
 
-    path: str
-    text: str
-    bom: bool
-    newline: str
-    log: Log
-    problems: list[Problem]
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [problem for problem in self.problems if problem.is_error]
-
-
-def find_log(explicit: str | None, cwd: Path | None = None) -> Path:
-    """The log to use: `explicit` (from --file or TRACKER_FILE), else events.yaml here or in the nearest parent."""
-    if explicit:
-        path = Path(explicit).expanduser()
-        if path.is_dir():
-            raise UsageError(f"{explicit} is a folder, not a log file")
-        return path
-    folder = (cwd or Path.cwd()).resolve()
-    for candidate in (folder, *folder.parents):
-        path = candidate / LOG_NAME
-        if path.is_file():
-            return path
-    raise UsageError(
-        f"no {LOG_NAME} in {folder} or any parent folder; "
-        "pass --file PATH or set TRACKER_FILE (tracker add creates the file it is given)"
-    )
-
-
-def parse_text(text: str, path: str) -> tuple[Log, list[Problem]]:
-    """Parse log text into a Log and every problem found on the way (raises LogError when unreadable)."""
-    from tracker.fastread import read_fast
-
-    data, problems = read_fast(text, path)
-    log, model_problems = build_log(data, path)
-    log.heading = first_comment(text)
-    return log, problems + model_problems
-
-
-def first_comment(text: str) -> str:
-    """The text of the file's first line when it is a comment: the log's heading."""
-    first_line = text.split("\n", 1)[0].strip()
-    return first_line.lstrip("#").strip() if first_line.startswith("#") else ""
-
-
-def read_log(path: Path, *, missing_ok: bool = False) -> LogFile:
-    """Read and parse the log at `path`; unreadable YAML or encoding raises a located LogError."""
-    display = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        if not missing_ok:
-            raise UsageError(f"{display}: no such file (tracker add creates it)") from None
-        raw = b""
-    except OSError as error:
-        raise LogError(f"cannot read: {error.strerror}", Location(display)) from None
-    text = decode(raw, display)
-    bom = text.startswith("\ufeff")
-    if bom:
-        text = text[1:]
-    newline = newline_of(text)
-    log, problems = parse_text(text, display)
-    return LogFile(display, text, bom, newline, log, problems)
-
-
-def newline_of(text: str) -> str:
-    first_break = text.find("\n")
-    if first_break < 0:
-        return "\r" if "\r" in text else "\n"
-    return "\r\n" if text[first_break - 1 : first_break] == "\r" else "\n"
-
-
-def load_log(path: Path, *, index_folder: Path | None = None, progress: Progress | None = None) -> Log:
-    """Read the log for a reading command: the first error that makes it unusable raises.
-
-    With `index_folder`, the log is answered from its index there (built first if
-    needed, `progress` told how far along), unless the log cannot be indexed.
-    """
-    if index_folder is not None:
-        from tracker.index import IndexUnusable, open_index
-
-        try:
-            return open_index(index_folder, path, progress=progress).log(str(path))
-        except IndexUnusable:
-            pass
-    log_file = read_log(path)
-    raise_first_error(log_file.errors)
-    return log_file.log
-
-
-def raise_first_error(errors: list[Problem]) -> None:
-    """Raise the first of `errors` as a LogError, saying how many more there are."""
-    if not errors:
-        return
-    first = errors[0]
-    more = f" (and {len(errors) - 1} more; run 'tracker check')" if len(errors) > 1 else ""
-    raise LogError(first.message + more, first.location)
-
-
-def decode(raw: bytes, display: str) -> str:
-    """UTF-8 text of `raw`; an undecodable byte raises a LogError naming its line and column."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        before = raw[: error.start]
-        line = before.count(b"\n") + 1
-        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
-        raise LogError(
-            f"not UTF-8 text (byte 0x{raw[error.start]:02x}); save the file as UTF-8",
-            Location(display, line, column),
-        ) from None
-
-
-@contextlib.contextmanager
-def locked(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold an exclusive lock on `path` (a lock file beside it) so that writers queue;
-    `on_wait` is called once if another writer holds it."""
-    lock_path = path.with_name(f".{path.name}.lock")
-    try:
-        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as error:
-        raise LogError(
-            f"cannot create the lock file beside the log: {error.strerror}; the log is unchanged",
-            Location(str(lock_path)),
-        ) from None
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if on_wait is not None:
-                on_wait()
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
-        _remove_leftovers(path)
-        yield
-    finally:
-        os.close(descriptor)
-
-
-def _remove_leftovers(path: Path) -> None:
-    """Remove the temporary files of writers killed mid-write beside the log: with the lock held, none is
-    writing. Only names tempfile gives for this log's name match (8 characters between name and .tmp)."""
-    for leftover in path.parent.glob(f".{glob.escape(path.name)}.{'[a-z0-9_]' * 8}.tmp"):
-        with contextlib.suppress(OSError):
-            leftover.unlink()
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a crash leaves the old file or the new one, never a mix.
-
-    The temporary file lives in the same folder, is fsynced, takes the old file's
-    mode (and owner where allowed), then replaces the target by rename; the folder is fsynced.
-    A symlinked log is written through to its target; a read-only log is refused.
-    Any failure raises LogError and leaves the old file as it was.
-    """
-    target = Path(os.path.realpath(path))
-    try:
-        _replace(target, lambda descriptor: _write_all(descriptor, data))
-    except OSError as error:
-        raise _write_error(error, path) from None
-
-
-class _FolderNotFlushed(OSError):
-    """The new file is in place, but its folder could not be flushed to disk."""
-
-
-def _write_error(error: OSError, path: Path) -> LogError:
-    reason = error.strerror or str(error)
-    if isinstance(error, _FolderNotFlushed):
-        return LogError(f"written, but its folder could not be flushed to disk: {reason}", Location(str(path)))
-    return LogError(f"cannot write: {reason}; nothing was changed", Location(str(path)))
-
-
-def _replace(target: Path, fill: Callable[[int], None], old_stat: os.stat_result | None = None) -> os.stat_result:
-    """Replace `target` by a temporary file that `fill` writes through its descriptor (see atomic_write);
-    the new file's stat taken before the rename, once its bytes are final."""
-    folder = target.parent
-    if old_stat is None:
-        with contextlib.suppress(FileNotFoundError):
-            old_stat = target.stat()
-    if old_stat is not None:
-        _refuse_read_only(target, old_stat)
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        try:
-            fill(descriptor)
-            os.fsync(descriptor)
-            written = os.fstat(descriptor)
-        finally:
-            os.close(descriptor)
-        if old_stat is not None:
-            os.chmod(temporary, old_stat.st_mode & 0o7777)
-            with contextlib.suppress(OSError):
-                os.chown(temporary, old_stat.st_uid, old_stat.st_gid)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    try:
-        folder_descriptor = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(folder_descriptor)
-        finally:
-            os.close(folder_descriptor)
-    except OSError as error:
-        raise _FolderNotFlushed(error.errno, error.strerror) from None
-    return written
-
-
-def _refuse_read_only(target: Path, status: os.stat_result) -> None:
-    if not status.st_mode & 0o222 or not os.access(target, os.W_OK):
-        raise OSError(errno.EACCES, "the file is read-only for you (check its permissions)")
+    event_ids: Sequence[str] = ()
+    end: bool = False
+    head: bool = False
 
 
 @dataclass
 class Plan:
-    """A change to a log: text splices, and the whole document expected after them (see document_view)."""
+    """A change as text splices, and the whole document expected after them (see document_view).
+
+    `positions` says, for each event of the expected document, which event of the
+    document before it is (its position there), or None for a new event.
+    """
 
     splices: list[Splice]
     expected: dict[str, Any]
+    positions: list[int | None]
     details: Any = None
+
+
+class Change(Protocol):
+    """A change to a log, as the write path asks for it."""
+
+    may_fix: bool  # it may be written to a log with errors when it leaves none (edit, rm)
+
+    def wants(self, log: Log) -> Wants:
+        """What of the log the change needs to see; `log` answers questions about all of it."""
+        ...
+
+    def plan(self, document: LogFile, log: Log) -> Plan:
+        """The splices of `document` (the log, or an excerpt holding what `wants` asked for) that make the
+        change; `log` answers questions about the whole log (registries, ids, events elsewhere)."""
+        ...
 
 
 @dataclass
 class Changed:
-    """What a change wrote (or, with dry_run, would write)."""
+    """What a change wrote (or, with dry_run, would write).
 
-    before: LogFile
-    text: str
+    `log` answers questions about the log after the change (its registries and events);
+    `pieces` are the stretches of text that may have changed: (0-based line in the old
+    file, old text, new text).
+    """
+
+    plan: Plan
     log: Log
     warnings: list[Problem]
-    plan: Plan
+    pieces: list[tuple[int, str, str]] = field(default_factory=list)
+
+    @property
+    def unchanged(self) -> bool:
+        """Whether the change leaves the file as it was."""
+        return all(before == after for _, before, after in self.pieces)
+
+    def diff(self, path: str) -> str:
+        """A unified diff of the change, as `git diff` shows it."""
+        hunks: list[str] = []
+        gained = 0
+        for line, before, after in self.pieces:
+            if before == after:
+                continue
+            lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True), n=3)
+            for text in list(lines)[2:]:
+                header = _HUNK.match(text)
+                if header:
+                    old_start, old_length, new_start, new_length = header.groups()
+                    text = (
+                        f"@@ -{int(old_start) + line}{old_length or ''}"
+                        f" +{int(new_start) + line + gained}{new_length or ''} @@\n"
+                    )
+                hunks.append(text if text.endswith("\n") else text + "\n\\ No newline at end of file\n")
+            gained += after.count("\n") - before.count("\n")
+        return f"--- {path}\n+++ {path}\n" + "".join(hunks) if hunks else ""
 
 
-def document_view(data: Any) -> dict[str, Any]:
-    """A log's content as plain data in one shape: a dict whose `events` is a list (maybe empty)."""
-    if isinstance(data, list):
-        return {"events": plain(data)}
-    view = plain(data) if isinstance(data, dict) else {}
-    view["events"] = view.get("events") or []
-    return view
+_HUNK = re.compile(r"@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@")
 
 
 def change_log(
     path: Path,
-    plan: Callable[[LogFile], Plan],
+    change: Change,
     *,
-    check: Callable[[Log, list[Problem]], list[Problem]],
-    dry_run: bool = False,
-    on_wait: Callable[[], None] | None = None,
-    may_fix: bool = False,
-) -> Changed:
-    """Change the log at `path` through the one safe write path.
-
-    Under an exclusive lock: read and parse the current file; ask `plan` for the
-    splices (so ids and ranges are computed against what is really there); apply them;
-    parse the new text and verify it holds exactly the document the plan expects;
-    check it, refusing any error (and, when the log already had errors, any change
-    that does not fix them all); then replace the file atomically. Only a change
-    that `may_fix` (edit, rm) is tried on a log that already has errors.
-    With `dry_run` everything happens but the write.
-    """
-    path = Path(path)
-    real_path = Path(os.path.realpath(path))
-    if not real_path.parent.is_dir():
-        raise UsageError(f"{path}: folder {real_path.parent} does not exist")
-    if real_path.exists() and not real_path.is_file():
-        raise UsageError(f"{path}: not a regular file; tracker writes only to a plain file")
-    with contextlib.nullcontext() if dry_run else locked(real_path, on_wait):
-        current = read_log(path, missing_ok=True)
-        if current.newline == "\r":
-            raise LogError(
-                "the log uses CR line endings (classic Mac OS); convert it to LF or CRLF to change it",
-                Location(current.path),
-            )
-        old_errors = [problem for problem in check(current.log, current.problems) if problem.is_error]
-        if old_errors and not may_fix:
-            raise_first_error(old_errors)
-        try:
-            change = plan(current)
-        except TrackerError:
-            raise_first_error(old_errors)  # a broken log explains a failed plan better
-            raise
-        from tracker.splice import apply_splices
-
-        text = apply_splices(current.text, change.splices)
-        try:
-            new_log, new_problems = parse_text(text, current.path)
-        except LogError as error:
-            raise LogError(
-                f"cannot change this log: the new text would not parse ({error.message}); nothing was written",
-                Location(current.path),
-            ) from None
-        if document_view(new_log.data) != change.expected:
-            raise LogError(
-                "internal check failed: the new text would not hold exactly the intended change; "
-                "nothing was written (please report this)",
-                Location(current.path),
-            )
-        new_problems = check(new_log, new_problems)
-        # A log with errors is only written to by a change that leaves it with none (a fix).
-        new_errors = [problem for problem in new_problems if problem.is_error]
-        if new_errors:
-            raise_first_error(old_errors or new_errors)
-        warnings = [problem for problem in new_problems if not problem.is_error]
-        if not dry_run and text != current.text:
-            atomic_write(path, (("\ufeff" if current.bom else "") + text).encode("utf-8"))
-    return Changed(current, text, new_log, warnings, change)
-
-
-@dataclass
-class Appended:
-    """What an append through the index wrote (or, with dry_run, would write)."""
-
-    fields: dict[str, Any]
-    text: str
-    log: Log
-    warnings: list[Problem]
-
-
-def append_with_index(
-    path: Path,
-    index_folder: Path,
-    make_fields: Callable[[Log], dict[str, Any]],
-    *,
+    index_folder: Path | None = None,
     dry_run: bool = False,
     on_wait: Callable[[], None] | None = None,
     progress: Progress | None = None,
-) -> Appended | None:
-    """Append one event using the log's index (built first when missing or out of date, `progress` told how
-    far along), without re-parsing the log: None when the index cannot vouch for the file (unreadable,
-    check errors in this content, events not in a block list), so that the caller takes change_log's
-    whole-file path, which reports what is wrong.
+) -> Changed:
+    """Make `change` to the log at `path` through the one safe write path (see the module's docstring).
 
-    Under the lock: the index gives the registries, the ids and where new events go;
-    `make_fields` builds the event from them; its YAML text alone is parsed back and
-    must hold exactly those fields; it is checked against the registries and the ids
-    already in the log. The new file is the old one's bytes with the text inserted,
-    copied by the kernel, fsynced and renamed into place; then the index takes in
-    the event.
+    With `index_folder`, the log's index there is used (built first when missing or out of
+    date, `progress` told how far along) and kept current. A log with errors is only
+    written to by a change that `may_fix` and leaves it with none. With `dry_run`
+    everything happens but the write.
     """
-    from tracker.check import by_position
-    from tracker.index import IndexUnusable, open_index
+    path = Path(path)
+    real = Path(os.path.realpath(path))
+    if not real.parent.is_dir():
+        raise UsageError(f"{path}: folder {real.parent} does not exist")
+    if real.exists() and not real.is_file():
+        raise UsageError(f"{path}: not a regular file; tracker writes only to a plain file")
+    with contextlib.nullcontext() if dry_run else locked(real, on_wait):
+        if index_folder is not None and real.is_file():
+            changed = _through_index(path, real, index_folder, change, dry_run=dry_run, progress=progress)
+            if changed is not None:
+                return changed
+        return _whole(path, change, dry_run=dry_run)
 
-    real_path = Path(os.path.realpath(path))
-    if not real_path.is_file():
-        return None
-    with contextlib.nullcontext() if dry_run else locked(real_path, on_wait):
+
+def read_document(
+    path: Path,
+    want: Callable[[Log], Wants],
+    *,
+    index_folder: Path | None = None,
+    progress: Progress | None = None,
+) -> tuple[LogFile, Log]:
+    """A document holding what `want` asks for (given a Log answering for the whole log), and that Log:
+    an excerpt read through the index where it can vouch for one, else the whole file. For showing
+    what a change will start from; the change itself reads again under the lock."""
+    from tracker.index import IndexUnusable, indexed_log, open_index
+
+    if index_folder is not None:
         try:
-            index = open_index(index_folder, real_path, progress=progress)
+            index = open_index(index_folder, path, progress=progress)
         except IndexUnusable:
-            return None
-        point = index.meta["append"]
-        if point is None or point["lead_changes"] or index.meta["check_errors"]:
-            return None  # "lead_changes": ending the file's last line changes its last event, which the file path shows
+            index = None
+        if index is not None and index.meta["writable"] and not index.meta["check_errors"]:
+            log = indexed_log(index, str(path))
+            wants = want(log)
+            with contextlib.suppress(OSError):
+                source = os.open(os.path.realpath(path), os.O_RDONLY)
+                try:
+                    excerpt = _excerpt(index, source, wants)
+                    document = _document(excerpt, index, str(path)) if excerpt is not None else None
+                finally:
+                    os.close(source)
+                if document is not None:
+                    return document, log
+    current = read_log(path)
+    return current, current.log
 
-        def prepare() -> _Prepared:
-            log = index.log(str(path))
-            fields = make_fields(log)
-            text, event, problems = _checked_item(log, fields, point, str(path))
-            return _Prepared(Appended(fields, text, log, problems), event, text.encode("utf-8"))
 
-        if dry_run:
-            return prepare().appended
-        checked = index.checked()  # whether what `check` finds in the log is known (its warnings located)
-        inserted = _insert_bytes(path, index.meta["signature"], point["offset"], prepare)
-        if inserted is None:
-            return None
-        appended, insertion = inserted
-        import sqlite3
+def _whole(path: Path, change: Change, *, dry_run: bool) -> Changed:
+    """The change made on the whole file: read, parse, check, splice, parse again, verify, check, replace."""
+    from tracker.check import check_log
 
-        with contextlib.suppress(IndexUnusable, OSError, sqlite3.Error):
-            index.record_append(insertion, sorted(appended.warnings, key=by_position) if checked else None)
-    return appended
+    current = read_log(path, missing_ok=True)
+    if current.newline == "\r":
+        raise LogError(
+            "the log uses CR line endings (classic Mac OS); convert it to LF or CRLF to change it",
+            Location(current.path),
+        )
+    old_errors = [problem for problem in check_log(current.log, current.problems) if problem.is_error]
+    if old_errors and not change.may_fix:
+        raise_first_error(old_errors)
+    try:
+        plan = change.plan(current, current.log)
+    except TrackerError:
+        raise_first_error(old_errors)  # a broken log explains a failed plan better
+        raise
+    text = apply_splices(current.text, plan.splices)
+    try:
+        new_log, new_problems = parse_text(text, current.path)
+    except LogError as error:
+        raise LogError(
+            f"cannot change this log: the new text would not parse ({error.message}); nothing was written",
+            Location(current.path),
+        ) from None
+    if document_view(new_log.data) != plan.expected:
+        raise LogError(
+            "internal check failed: the new text would not hold exactly the intended change; "
+            "nothing was written (please report this)",
+            Location(current.path),
+        )
+    new_problems = check_log(new_log, new_problems)
+    # A log with errors is only written to by a change that leaves it with none (a fix).
+    new_errors = [problem for problem in new_problems if problem.is_error]
+    if new_errors:
+        raise_first_error(old_errors or new_errors)
+    warnings = [problem for problem in new_problems if not problem.is_error]
+    if not dry_run and text != current.text:
+        atomic_write(path, (("\ufeff" if current.bom else "") + text).encode("utf-8"))
+    return Changed(plan, new_log, warnings, [(0, current.text, text)])
+
+
+class _HandOver(Exception):
+    """The excerpt cannot vouch for this change: the whole-file path makes it."""
 
 
 @dataclass
 class _Prepared:
-    """An event ready to be appended: what the command reports, the event, and its bytes."""
+    """A change planned, spliced, verified and checked on an excerpt, ready to be written."""
 
-    appended: Appended
-    event: Event
-    data: bytes
-
-
-class _LogChanged(Exception):
-    """The log changed while it was being copied."""
+    plan: Plan
+    texts: list[str]  # each segment's new text
+    warnings: list[Problem]
+    written: Callable[..., Any]  # what the index takes in once the file is written, given its digests and stat
+    registries_changed: bool
 
 
-def _checked_item(
-    log: Log, fields: dict[str, Any], point: dict[str, Any], display: str
-) -> tuple[str, Any, list[Problem]]:
-    """The text that appends `fields` at `point`, the event it holds, and its warnings; errors raise."""
-    from tracker.check import EventChecker
-    from tracker.model import _build_event
-    from tracker.yamltext import dump_list_item, read_strict
-
-    newline = point["newline"]
-    item = dump_list_item(fields, " " * point["column"], newline)
-    prefix = (newline if point["lead"] else "") + (newline if point["separator"] else "")
-    first_line = point["line"] + prefix.count("\n")
-    parsed, problems = read_strict(item, display)
-    entry = parsed[0] if isinstance(parsed, list) and len(parsed) == 1 else None
-    if entry is None or plain(entry) != plain(fields) or problems:
-        raise LogError(
-            "internal check failed: the new event's text does not read back as the event; nothing was written "
-            "(please report this)",
-            Location(display),
-        )
-    model_problems: list[Problem] = []
-    event = _build_event(entry, 0, parsed.item_marks[0], display, model_problems)
-    checker = EventChecker(log, known_id=log.has_event_id)
-    checker.add(entry, event)
-    found = [_moved(problem, first_line - 1) for problem in model_problems + checker.finish()]
-    raise_first_error([problem for problem in found if problem.is_error])
-    if event is None:
-        raise LogError("internal check failed: the new event is not usable; nothing was written", Location(display))
-    return prefix + item, event, found
-
-
-def _moved(problem: Problem, lines: int) -> Problem:
-    where = problem.location
-    return Problem(Location(where.path, (where.line or 1) + lines, where.column), problem.message, problem.severity)
-
-
-def _insert_bytes(
-    path: Path, expected: list[int], offset: int, prepare: Callable[[], _Prepared]
-) -> tuple[Appended, Insertion] | None:
-    """Replace the log at `path` with its bytes plus the event `prepare` makes inserted at `offset`, as
-    atomic_write does, when it is the version the index describes (`expected` signature) and stays so
-    while it is copied: None otherwise. The bytes before `offset` are copied and flushed to disk while
-    `prepare` runs; whatever it raises stops the write. Returns what `prepare` made, and what was written.
-    """
-    from tracker.index import BLOCK_SIZE, Insertion, block_digests, signature
-    from tracker.mounts import changes_show_after_stat
-
-    target = Path(os.path.realpath(path))
-    prepared: _Prepared | None = None
-    tail_digests: list[str] = []
-    shows_changes = False
-
-    def fill(descriptor: int) -> None:
-        nonlocal prepared, tail_digests, shows_changes
-        failures: list[BaseException] = []
-        copier = threading.Thread(target=_copy_and_flush, args=(source, descriptor, offset, failures))
-        try:
-            copier.start()
-            prepared = prepare()
-        finally:
-            _join(copier)
-        if failures:
-            raise failures[0]
-        _write_all(descriptor, prepared.data)
-        _copy_range(source, descriptor, offset, old.st_size - offset)
-        if signature(os.fstat(source)) != expected or signature(os.stat(target)) != expected:
-            raise _LogChanged  # written in place, or replaced, while it was copied
-        if os.fstat(descriptor).st_size != old.st_size + len(prepared.data):
-            raise OSError(errno.EIO, "the new file came out the wrong size")
-        with os.fdopen(descriptor, "rb", buffering=0, closefd=False) as written_file:
-            tail_digests = block_digests(written_file, offset // BLOCK_SIZE)
-        shows_changes = changes_show_after_stat(descriptor)
+def _through_index(
+    path: Path, real: Path, folder: Path, change: Change, *, dry_run: bool, progress: Progress | None
+) -> Changed | None:
+    """The change made through the log's index, reading only what it needs; None when the index cannot
+    vouch for it (then the whole-file path makes it)."""
+    from tracker.index import IndexBroken, IndexUnusable, open_index
 
     try:
-        source = os.open(target, os.O_RDONLY)
+        index = open_index(folder, path, progress=progress)
+    except IndexUnusable:
+        return None
+    meta = index.meta
+    if not meta["writable"] or meta["check_errors"]:
+        return None
+    try:
+        return _through(path, real, index, change, dry_run=dry_run)
+    except IndexBroken:
+        return None  # damaged on disk: removed, and rebuilt by the next command
+
+
+def _through(path: Path, real: Path, index: Index, change: Change, *, dry_run: bool) -> Changed | None:
+    from tracker.index import indexed_log, signature
+
+    display = str(path)
+    meta = index.meta
+    log = indexed_log(index, display)
+    wants = change.wants(log)
+    try:
+        source = os.open(real, os.O_RDONLY)
     except OSError as error:
-        raise LogError(f"cannot read: {error.strerror or error}; nothing was changed", Location(str(path))) from None
+        raise LogError(f"cannot read: {error.strerror or error}; nothing was changed", Location(display)) from None
     try:
         old = os.fstat(source)
+        expected = meta["signature"]
         if signature(old) != expected:
             return None
+        excerpt = _excerpt(index, source, wants)
+        if excerpt is None:
+            return None
+        document = _document(excerpt, index, display)
+        if document is None:
+            return None
+
+        def prepare() -> _Prepared | None:
+            return _prepare(change, wants, excerpt, document, index, log)
+
+        if dry_run:
+            prepared = prepare()
+            if prepared is None:
+                return None
+            return Changed(prepared.plan, log, prepared.warnings, _pieces(excerpt, prepared.texts))
         try:
-            _refuse_read_only(target, old)
-        except OSError:
-            prepare()  # a refusal of the event itself comes first, as on the whole-file path
-            raise
-        written = _replace(target, fill, old)
-    except _LogChanged:
+            refuse_read_only(real, old)
+        except OSError as error:
+            prepare()  # a refusal of the change itself comes first, as on the whole-file path
+            raise write_error(error, path) from None
+        return _write(path, real, source, old, excerpt, prepare, index, log)
+    except _HandOver:
         return None
-    except OSError as error:
-        raise _write_error(error, path) from None
     finally:
         # The replaced file's pages are freed when its last descriptor closes (~10 ms for 40 MB): not in our way.
-        threading.Thread(target=_close_quietly, args=(source,), daemon=True).start()
+        threading.Thread(target=close_quietly, args=(source,), daemon=True).start()
+
+
+def _excerpt(index: Index, source: int, wants: Wants) -> Excerpt | None:
+    """The excerpt `wants` asks for: its events with their neighbours, the last events with what follows
+    them for `end` (and `head`, which may find registries after the events), the head for `head`."""
+    from tracker.excerpt import read_excerpt
+
+    seqs = set(index.seqs_of(list(wants.event_ids)))
+    if len(seqs) < len(set(wants.event_ids)):
+        return None
+    last = index.last_seqs(2)
+    if wants.end or wants.head:
+        seqs.update(last)
+    for seq in list(seqs):
+        seqs.update(index.neighbours(seq))
+    return read_excerpt(index, source, sorted(seqs), head=wants.head, tail=last[-1] in seqs)
+
+
+def _document(excerpt: Excerpt, index: Index, display: str) -> LogFile | None:
+    """The excerpt as a log document, when it reads as the index says those events read."""
+    from tracker.splice import events_list
+
+    try:
+        doc_log, problems = parse_text(excerpt.text, display)
+    except TrackerError:
+        return None
+    items = events_list(doc_log.data)
+    if any(problem.is_error for problem in problems) or items is None or len(items) != len(excerpt.seqs):
+        return None
+    ids = dict(index.rows(_query_in("SELECT seq, id FROM events", len(excerpt.seqs)), excerpt.seqs))
+    if [item.get("id") if isinstance(item, dict) else None for item in items] != [ids.get(s) for s in excerpt.seqs]:
+        return None
+    return LogFile(display, excerpt.text, False, index.meta["newline"], doc_log, problems)
+
+
+def _prepare(
+    change: Change, wants: Wants, excerpt: Excerpt, document: LogFile, index: Index, log: Log
+) -> _Prepared | None:
+    """Plan the change on the excerpt, splice it, read it again in context and compare with the plan's
+    expectation, check what changed against the index. None when the excerpt cannot vouch for it."""
+    from tracker.check import check_log
+    from tracker.excerpt import line_of
+    from tracker.splice import events_list
+
+    plan = change.plan(document, log)
+    placed = excerpt.place(plan.splices)
+    if placed is None:
+        return None
+    texts = excerpt.spliced(placed)
+    new_text = "".join(texts)
+    if new_text == excerpt.text:
+        return _Prepared(plan, texts, [], lambda **_: None, False)
+    try:
+        new_log, new_problems = parse_text(new_text, document.path)
+    except TrackerError:
+        return None
+    if document_view(new_log.data) != plan.expected:
+        return None
+    new_items = events_list(new_log.data)
+    if new_items is None or len(new_items) != len(plan.positions):
+        return None
+    new_actor_keys: dict[str, str] = {}
+    if wants.head:
+        grown = _registries_grown(log, new_log)
+        if grown is None:
+            return None
+        new_actor_keys = grown
+    kept_seqs = {excerpt.seqs[position] for position in plan.positions if position is not None}
+
+    def known_elsewhere(event_id: str) -> bool:
+        rows = index.rows("SELECT seq FROM events WHERE id = ?", (event_id,))
+        return any(seq not in excerpt.seqs for (seq,) in rows)
+
+    old_ids = {item.get("id") for item in events_list(document.log.data) or () if isinstance(item, dict)}
+    new_ids = {item.get("id") for item in new_items if isinstance(item, dict)}
+    for gone in old_ids - new_ids:
+        rows = index.rows("SELECT seq FROM event_related WHERE target = ?", (gone,))
+        if any(seq not in kept_seqs and seq not in excerpt.seqs for (seq,) in rows):
+            return None  # an event elsewhere still points at it: the whole file says where
+    found = check_log(new_log, new_problems, registries=None if wants.head else log, known_id=known_elsewhere)
+    if any("(first at line" in problem.message for problem in found):
+        return None  # the message names a line of the excerpt
+    shifts = [0]
+    for segment, text in zip(excerpt.segments, texts, strict=True):
+        shifts.append(shifts[-1] + text.count("\n") - segment.text.count("\n"))
+    in_file = line_of(texts, excerpt.segments, shifts)
+    found = [
+        Problem(Location(problem.location.path, in_file(problem.location.line), problem.location.column),
+                problem.message, problem.severity)
+        if problem.location.line is not None else problem
+        for problem in found
+    ]  # fmt: skip
+    raise_first_error([problem for problem in found if problem.is_error])
+    layout = _new_layout(excerpt, document, texts, new_text, new_log, plan, index)
+    if layout is None:
+        return None
+    warnings = [problem for problem in found if not problem.is_error]
+
+    def written(**facts: Any) -> Any:
+        from tracker.index.update import ProblemChange, Written
+
+        dropped = [(segment.line + 1, segment.line + segment.text.count("\n")) for segment in excerpt.segments]
+        if excerpt.segments[-1].tail:
+            dropped[-1] = (dropped[-1][0], 1 << 62)  # to the end of the file, its last line unended or not
+        moves = [
+            (segment.line + segment.text.count("\n"), text.count("\n") - segment.text.count("\n"))
+            for segment, text in zip(excerpt.segments, texts, strict=True)
+        ]
+        return Written(
+            removed=layout["removed"],
+            chunks=layout["chunks"],
+            values=layout["values"],
+            log=new_log if wants.head else log,
+            layout={key: layout[key] for key in ("head_size", "head_lines", "prelude", "prelude_line")},
+            head=layout.get("head_values") if wants.head else None,
+            new_actor_keys=new_actor_keys,
+            problems=ProblemChange(dropped, moves, warnings),
+            **facts,
+        )
+
+    return _Prepared(plan, texts, warnings, written, wants.head)
+
+
+def _registries_grown(log: Log, new_log: Log) -> dict[str, str] | None:
+    """The actor names and aliases the registries gained (their keys, and the actor each names), when the
+    change only adds to them; None when it removes or renames anything (events elsewhere would read
+    differently: the whole-file path checks them all)."""
+    from tracker.model import normalise_name
+
+    def keys(registry: Log) -> dict[str, str]:
+        return {normalise_name(name): actor.name for actor in registry.actors for name in (actor.name, *actor.aliases)}
+
+    old_keys, new_keys = keys(log), keys(new_log)
+    if any(new_keys.get(key) != name for key, name in old_keys.items()):
+        return None
+    if {source.id for source in log.sources} - {source.id for source in new_log.sources}:
+        return None
+    old_data, new_data = log.data, new_log.data
+    if (isinstance(old_data, dict) and "actors" in old_data) != (isinstance(new_data, dict) and "actors" in new_data):
+        return None
+    return {key: name for key, name in new_keys.items() if key not in old_keys}
+
+
+def _new_layout(
+    excerpt: Excerpt, document: LogFile, texts: list[str], new_text: str, new_log: Log, plan: Plan, index: Index
+) -> dict[str, Any] | None:
+    """What the index must learn of the excerpt's events and head after the change: each event's sequence
+    number with its byte size and line count, the changed and new events' values, the removed events, the
+    head's size and where its `events:` line is. None when the change does not fit the index's picture
+    (new events anywhere but after the log's last one)."""
+    from tracker.nodes import plain
+    from tracker.splice import dash_column, end_of_item, events_list, line_start
+
+    last_seq = index.last_seqs(1)[0]
+    seqs: list[int] = []
+    for number, position in enumerate(plan.positions):
+        if position is not None:
+            seqs.append(excerpt.seqs[position])
+        elif excerpt.seqs[-1] != last_seq or any(later is not None for later in plan.positions[number:]):
+            return None  # new events go after the log's last event only
+        else:
+            seqs.append(max([last_seq, *seqs]) + 1)
+    bounds, start = [], 0
+    for text in texts:
+        bounds.append((start, start + len(text)))
+        start += len(text)
+    items = events_list(new_log.data)
+    starts = _item_starts(new_text, items)
+    chunks: dict[int, tuple[int, int]] = {}
+    for number, seq in enumerate(seqs):
+        begin = starts[number]
+        high = next(bound[1] for bound in bounds if bound[0] <= begin < bound[1])
+        if number + 1 < len(starts) and starts[number + 1] < high:
+            stop = starts[number + 1]
+        elif seq == seqs[-1] and excerpt.segments[-1].tail:
+            stop = end_of_item(new_text, items[-1], dash_column(new_text, items.item_marks[-1].index))
+        else:
+            stop = high
+        chunks[seq] = (len(new_text[begin:stop].encode("utf-8")), new_text.count("\n", begin, stop))
+    meta = index.meta
+    layout: dict[str, Any] = {key: meta[key] for key in ("head_size", "head_lines", "prelude", "prelude_line")}
+    first = excerpt.segments[0]
+    if first.head:
+        old_starts = _item_starts(excerpt.text, events_list(document.log.data))
+        old_end = old_starts[0] if old_starts and old_starts[0] < first.end else first.end
+        new_end = starts[0] if starts and starts[0] < bounds[0][1] else bounds[0][1]
+        old_head, new_head = excerpt.text[:old_end], new_text[:new_end]
+        layout["head_size"] += len(new_head.encode("utf-8")) - len(old_head.encode("utf-8"))
+        layout["head_lines"] += new_head.count("\n") - old_head.count("\n")
+        data = new_log.data
+        if isinstance(data, dict) and "events" in data:
+            key_line = line_start(new_text, data.key_marks["events"].index)
+            layout["prelude"] = excerpt.head_offset + len(new_text[:key_line].encode("utf-8"))
+            layout["prelude_line"] = first.line + new_text.count("\n", 0, key_line)
+        layout["head_values"] = (
+            {key: plain(value) for key, value in data.items() if key != "events"} if isinstance(data, dict) else {}
+        )
+    events = {id(event.fields): event for event in new_log.events}
+    old_fields = dict(index.rows(_query_in("SELECT seq, fields FROM events", len(excerpt.seqs)), excerpt.seqs))
+    values = {}
+    for number, seq in enumerate(seqs):
+        event = events.get(id(items[number]))
+        if event is None:
+            return None
+        if seq not in old_fields or json.loads(old_fields[seq]) != plain(items[number]):
+            values[seq] = event
+    layout.update(chunks=chunks, values=values, removed=[seq for seq in excerpt.seqs if seq not in seqs])
+    return layout
+
+
+def _item_starts(text: str, items: Any) -> list[int]:
+    """Where each event's text starts: the start of the line its dash is on."""
+    from tracker.splice import item_range
+
+    return [item_range(text, items, position)[0] for position in range(len(items or ()))]
+
+
+def _query_in(query: str, count: int) -> str:
+    return f"{query} WHERE seq IN ({', '.join('?' * count)})"
+
+
+def _pieces(excerpt: Excerpt, texts: Sequence[str]) -> list[tuple[int, str, str]]:
+    return [(segment.line, segment.text, text) for segment, text in zip(excerpt.segments, texts, strict=True)]
+
+
+class _Unchanged(Exception):
+    """The change leaves the file as it is: nothing is written."""
+
+
+def _write(
+    path: Path,
+    real: Path,
+    source: int,
+    old: os.stat_result,
+    excerpt: Excerpt,
+    prepare: Callable[[], _Prepared | None],
+    index: Index,
+    log: Log,
+) -> Changed:
+    """Write the new file: the bytes before the excerpt copied (and flushed) while the change is prepared,
+    then each segment's new text and the bytes between and after copied; renamed into place when the log is
+    still the version the index describes. Then the index takes in the change."""
+    import sqlite3
+
+    from tracker.index import IndexBroken, IndexUnusable, indexed_log, signature
+    from tracker.index.update import record_write
+    from tracker.mounts import changes_show_after_stat
+
+    expected = index.meta["signature"]
+    made: list[_Prepared | None] = []
+    blocks: list[list[Any]] = []
+    shows_changes = [False]
+
+    def fill(descriptor: int) -> None:
+        failures: list[BaseException] = []
+        first = excerpt.segments[0].offset
+        copier = threading.Thread(target=copy_and_flush, args=(source, descriptor, 0, first, failures))
+        try:
+            copier.start()
+            made.append(prepare())
+        finally:
+            join_through_interrupt(copier)
+        if failures:
+            raise failures[0]
+        prepared = made[-1]
+        if prepared is None:
+            raise _HandOver
+        if "".join(prepared.texts) == excerpt.text:
+            raise _Unchanged
+        position = first
+        for segment, text in zip(excerpt.segments, prepared.texts, strict=True):
+            if segment.offset > position:
+                copy_and_flush(source, descriptor, position, segment.offset - position)
+            write_all(descriptor, text.encode("utf-8"))
+            position = segment.offset + segment.size
+        if position < old.st_size:
+            copy_and_flush(source, descriptor, position, old.st_size - position)
+        if signature(os.fstat(source)) != expected or signature(os.stat(real)) != expected:
+            raise _HandOver  # written in place, or replaced, while it was copied
+        grown = sum(
+            len(text.encode("utf-8")) - segment.size
+            for segment, text in zip(excerpt.segments, prepared.texts, strict=True)
+        )
+        if os.fstat(descriptor).st_size != old.st_size + grown:
+            raise OSError(errno.EIO, "the new file came out the wrong size")
+        blocks.extend(_new_blocks(index.meta["blocks"], excerpt, prepared.texts, descriptor, old.st_size))
+        shows_changes[0] = changes_show_after_stat(descriptor)
+
+    try:
+        written = replace_file(real, fill, old)
+    except _Unchanged:
+        prepared = made[-1]
+        assert prepared is not None
+        return Changed(prepared.plan, log, prepared.warnings, _pieces(excerpt, prepared.texts))
+    except OSError as error:
+        raise write_error(error, path) from None
+    prepared = made[-1]
     assert prepared is not None
     try:
-        status: os.stat_result | None = target.stat()
+        status: os.stat_result | None = real.stat()
     except OSError:
         status = None  # the index will not vouch for a file it has not seen since the rename
     # The rename changes only the ctime: any other write since the writer's stat changed the mtime too.
     pinned = (
         status is not None
-        and shows_changes
+        and shows_changes[0]
         and (written.st_ino, written.st_size, written.st_mtime_ns)
         == (status.st_ino, status.st_size, status.st_mtime_ns)
     )
-    appended = prepared.appended
-    lines = appended.text.count("\n")
-    insertion = Insertion(
-        prepared.event, appended.log, len(prepared.data), lines, status or written, pinned, tail_digests
-    )
-    return appended, insertion
+    with contextlib.suppress(IndexUnusable, IndexBroken, OSError, sqlite3.Error):
+        record_write(index, prepared.written(blocks=blocks, status=status or written, pinned=pinned))
+    if prepared.registries_changed:
+        log = indexed_log(index, log.path)  # the registries as they are now
+    return Changed(prepared.plan, log, prepared.warnings, _pieces(excerpt, prepared.texts))
 
 
-def _close_quietly(descriptor: int) -> None:
-    with contextlib.suppress(OSError):
-        os.close(descriptor)
+def _new_blocks(
+    blocks: Sequence[Sequence[Any]], excerpt: Excerpt, texts: Sequence[str], descriptor: int, old_size: int
+) -> list[list[Any]]:
+    """The new file's block digests: those of blocks no changed segment touches stay; the runs of blocks
+    that one touches are read back from the new file at `descriptor` and digested again."""
+    from tracker.index.database import BLOCK_SIZE, block_digest
 
+    changes = [
+        (segment.offset, segment.offset + segment.size, len(text.encode("utf-8")) - segment.size)
+        for segment, text in zip(excerpt.segments, texts, strict=True)
+        if text != segment.text
+    ]
 
-def _join(thread: threading.Thread) -> None:
-    """Wait for `thread` to end even through Ctrl-C (raised once it has): it writes to a descriptor that
-    is closed next."""
-    interrupted = None
-    while thread.is_alive():
-        try:
-            thread.join()
-        except KeyboardInterrupt as error:
-            interrupted = error
-    if interrupted is not None:
-        raise interrupted
+    def moved(position: int) -> int:
+        return position + sum(grown for _, end, grown in changes if end <= position)
 
-
-def _copy_and_flush(source: int, destination: int, length: int, failures: list[BaseException]) -> None:
-    """Copy the first `length` bytes of `source` to `destination` and, when they are at least a chunk,
-    flush them to disk (run beside other work: a failure is put in `failures`)."""
-    try:
-        if length < FLUSH_CHUNK_BYTES:
-            _copy_range(source, destination, 0, length)
-            return
-        for start in range(0, length, FLUSH_CHUNK_BYTES):
-            piece = min(FLUSH_CHUNK_BYTES, length - start)
-            _copy_range(source, destination, start, piece)
-            # Starts writing the chunk to disk now, while the next one is copied (PostgreSQL's pg_flush_data
-            # falls back to the same hint); its pages, still being written, stay in the cache.
-            with contextlib.suppress(AttributeError, OSError):
-                os.posix_fadvise(destination, start, piece, os.POSIX_FADV_DONTNEED)
-        os.fdatasync(destination)
-    except BaseException as error:
-        failures.append(error)
-
-
-def _write_all(descriptor: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(descriptor, view) :]
-
-
-def _copy_range(source: int, destination: int, start: int, length: int) -> None:
-    """Copy `length` bytes of `source` from `start` to the end of `destination`, in the kernel where it can."""
-    position = start
-    end = start + length
-    while position < end:
-        try:
-            copied = os.copy_file_range(source, destination, end - position, position)
-        except OSError as error:
-            if error.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-                raise
-            copied = 0
-        if copied == 0:
-            os.lseek(source, position, os.SEEK_SET)
-            piece = os.read(source, min(end - position, 1 << 20))
-            if not piece:
-                raise OSError(errno.EIO, "the log ended early while being copied")
-            _write_all(destination, piece)
-            copied = len(piece)
-        position += copied
+    new: list[list[Any]] = []
+    run: list[int] | None = None
+    offset = 0
+    ranges = []
+    for length, digest in blocks:
+        start, stop = offset, offset + length
+        offset = stop
+        touched = any(low < stop and high > start for low, high, _ in changes)
+        ranges.append((start, stop, touched, [length, digest]))
+    for start, stop, touched, block in [*ranges, (old_size, old_size, False, None)]:
+        if touched:
+            run = [run[0] if run else start, stop]
+            continue
+        if run is not None:
+            begin, end = moved(run[0]), moved(run[1])
+            while begin < end:
+                piece = os.pread(descriptor, min(BLOCK_SIZE, end - begin), begin)
+                new.append(block_digest(piece))
+                begin += len(piece)
+            run = None
+        if block is not None:
+            new.append(list(block))
+    return new

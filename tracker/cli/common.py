@@ -257,7 +257,7 @@ def _warn(message: str) -> None:
 
 
 def _log_path(file: Path | None) -> Path:
-    from tracker.store import find_log
+    from tracker.logfile import find_log
 
     return find_log(str(file) if file else None)
 
@@ -292,7 +292,7 @@ def _progress() -> Any:
 
 def _load_log(file: Path | None, no_index: bool) -> Any:
     """The log to read: from its index unless `no_index`."""
-    from tracker.store import load_log
+    from tracker.index import load_log
 
     return load_log(_log_path(file), index_folder=_index_folder(no_index), progress=_progress())
 

@@ -31,8 +31,9 @@ def merge_driver(
     """
     import subprocess
 
+    from tracker.logfile import decode
     from tracker.merge import merge_logs
-    from tracker.store import atomic_write, decode
+    from tracker.safefile import atomic_write
 
     texts = []
     for path in (base, ours, theirs):
@@ -53,7 +54,7 @@ def merge_driver(
         )
         raise typer.Exit(1 if fallback.returncode else 0) from None
     from tracker.check import check_log
-    from tracker.store import parse_text
+    from tracker.logfile import parse_text
 
     bom = "\ufeff" if texts[1].startswith("\ufeff") else ""
     atomic_write(ours, (bom + merged.text).encode("utf-8"))

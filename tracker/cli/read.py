@@ -244,7 +244,7 @@ def export(
     if to_stdout:
         typer.echo(text, nl=False)
         return
-    from tracker.store import atomic_write
+    from tracker.safefile import atomic_write
 
     atomic_write(output, text.encode("utf-8"))  # type: ignore[arg-type]
     _echo_error(f"tracker: wrote {_count(len(events), 'event')} to {output} ({format_name})")
@@ -341,7 +341,7 @@ def check(file: FileOption = None, no_index: NoIndexOption = False) -> None:
     Example: tracker check -f events.yaml
     """
     from tracker.check import check_log
-    from tracker.store import read_log
+    from tracker.logfile import read_log
 
     path = _log_path(file)
     index = _checked_index(path, no_index)

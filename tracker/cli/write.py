@@ -24,6 +24,7 @@ from tracker.cli.common import (
     app,
 )
 from tracker.errors import TrackerError, UsageError
+from tracker.formats import escape_controls
 
 
 @app.command()
@@ -75,27 +76,26 @@ def add(
 
     Example: tracker add "North Korea fires an IRBM" --date "2 April 2024" -a "North Korea" --type missile-test
     """
+    from tracker.edit import AppendEvents
     from tracker.model import new_event_fields
-    from tracker.store import append_with_index
+    from tracker.store import change_log
 
     start = _option_date("--date", event_date)
     finish = _option_date("--end", end)
     path = _log_path(file)
 
-    def make_fields(log: Any) -> dict[str, Any]:
-        return new_event_fields(
+    def make_fields(log: Any) -> list[dict[str, Any]]:
+        return [new_event_fields(
             log, title=title, date=start, end=finish, actors=actor or (), tags=tag or (), type=type,
             location=location, summary=summary, sources=source or (), quotes=quote or (),
             related=related or (), status=status, event_id=event_id,
-        )  # fmt: skip
+        )]  # fmt: skip
 
-    folder = _index_folder(no_index)
-    appended = None
-    if folder is not None:
-        appended = append_with_index(path, folder, make_fields, dry_run=dry_run, on_wait=_waiting, progress=_progress())
-    if appended is None:
-        appended = _append_whole(path, make_fields, dry_run=dry_run)
-    fields, log = appended.fields, appended.log
+    change = AppendEvents(make_fields)
+    changed = change_log(
+        path, change, index_folder=_index_folder(no_index), dry_run=dry_run, on_wait=_waiting, progress=_progress()
+    )
+    fields, log = change.events[0], changed.log
     for name in fields.get("actors", ()):
         if isinstance(log.data, dict) and not log.is_known_actor(name):
             _warn(f"actor '{name}' is not in the actors registry; {'would be ' if dry_run else ''}added as written")
@@ -109,25 +109,9 @@ def add(
     if start.start.date() > date.today():
         _warn(f"--date {start} is in the future")
     if dry_run:
-        typer.echo(appended.text, nl=False)
+        typer.echo(changed.plan.details, nl=False)
     else:
         typer.echo(fields["id"])
-
-
-def _append_whole(path: Path, make_fields: Any, *, dry_run: bool) -> Any:
-    """Append through change_log, which reads, checks and verifies the whole log."""
-    from tracker.check import check_log
-    from tracker.edit import plan_append
-    from tracker.store import Appended, change_log
-
-    added: list[dict[str, Any]] = []
-
-    def plan(current: Any) -> Any:
-        added.append(make_fields(current.log))
-        return plan_append(current, added[-1:])
-
-    changed = change_log(path, plan, check=check_log, dry_run=dry_run, on_wait=_waiting)
-    return Appended(added[-1], changed.plan.details, changed.log, changed.warnings)
 
 
 @app.command()
@@ -169,6 +153,7 @@ def edit(
         bool, typer.Option("--dry-run", help="Print a unified diff of the change; write nothing.")
     ] = False,
     file: FileOption = None,
+    no_index: NoIndexOption = False,
 ) -> None:
     """Change one event: with options, exactly those fields; without, in $VISUAL or $EDITOR.
 
@@ -176,14 +161,11 @@ def edit(
 
     Example: tracker edit 2024-03-12-sullivan --set status=confirmed --add-tag trilateral
     """
-    from tracker.check import check_log
-    from tracker.edit import plan_edit_fields, unified_diff
+    from tracker.edit import EditEvent
     from tracker.model import edited_fields
-    from tracker.store import change_log, read_log
+    from tracker.store import change_log
 
     path = _log_path(file)
-    log = read_log(path).log
-    wanted = _resolve_raw_id(log, event_id)
     values = _set_values(set_values or [])
     for option, text in (("--date", event_date), ("--end", end)):
         if text is not None:
@@ -194,41 +176,24 @@ def edit(
         values["title"] = title.strip()
     options_given = values or unset or add_actor or remove_actor or add_tag or remove_tag
     if not options_given:
-        _edit_in_editor(path, wanted, dry_run=dry_run)
+        _edit_in_editor(path, event_id, dry_run=dry_run, no_index=no_index)
         return
 
-    def plan(current: Any) -> Any:
-        new_fields = edited_fields(
-            current.log, plain_fields(current, wanted), set_values=values, unset=unset or (),
-            add_actors=add_actor or (), remove_actors=remove_actor or (), add_tags=add_tag or (),
-            remove_tags=remove_tag or (),
+    def edit_fields(log: Any, fields: dict[str, Any]) -> dict[str, Any]:
+        return edited_fields(
+            log, fields, set_values=values, unset=unset or (), add_actors=add_actor or (),
+            remove_actors=remove_actor or (), add_tags=add_tag or (), remove_tags=remove_tag or (),
         )  # fmt: skip
-        return plan_edit_fields(current, wanted, new_fields)
 
-    changed = change_log(path, plan, check=check_log, dry_run=dry_run, on_wait=_waiting, may_fix=True)
+    changed = change_log(
+        path, EditEvent(event_id, edit_fields), index_folder=_index_folder(no_index), dry_run=dry_run,
+        on_wait=_waiting, progress=_progress(),
+    )  # fmt: skip
     if isinstance(changed.log.data, dict) and "actors" in changed.log.data:
         for name in add_actor or ():
             if not changed.log.is_known_actor(name):
                 _warn(f"actor '{name}' is not in the actors registry; {'would be ' if dry_run else ''}added as written")
-    _report_edit(changed, path, dry_run=dry_run, diff=unified_diff)
-
-
-def plain_fields(current: Any, event_id: str) -> dict[str, Any]:
-    """The event's fields as written, even when its date or title is unusable (so edit can fix it)."""
-    from tracker.edit import find_index
-    from tracker.nodes import plain
-    from tracker.splice import events_list
-
-    return plain(events_list(current.log.data)[find_index(current, event_id)])  # type: ignore[index]
-
-
-def _resolve_raw_id(log: Any, wanted: str) -> str:
-    """The id of the event `wanted` names, exactly or as a unique prefix, among every entry of the log."""
-    from tracker.model import raw_events
-    from tracker.query import match_id
-
-    entries = [fields for fields in raw_events(log.data) if isinstance(fields, dict)]
-    return match_id([fields["id"] for fields in entries if isinstance(fields.get("id"), str)], wanted)
+    _report_edit(changed, path, dry_run=dry_run)
 
 
 def _set_values(assignments: list[str]) -> dict[str, Any]:
@@ -256,12 +221,12 @@ def _date_text(option: str, text: str) -> Any:
     return DateText(str(_option_date(option, text)))
 
 
-def _report_edit(changed: Any, path: Path, *, dry_run: bool, diff: Any) -> None:
+def _report_edit(changed: Any, path: Path, *, dry_run: bool) -> None:
     result = changed.plan.details
     if dry_run:
-        typer.echo(diff(str(path), changed.before.text, changed.text), nl=False)
+        typer.echo(changed.diff(str(path)), nl=False)
         return
-    if changed.text == changed.before.text:
+    if changed.unchanged:
         _echo_error(f"tracker: nothing to change in {result.old_id}")
         return
     if result.new_id != result.old_id:
@@ -276,27 +241,25 @@ EDIT_HEADER = "# tracker: "
 EDIT_ATTEMPTS = 20  # a person gives up sooner; a scripted $EDITOR that never fixes its text must not loop forever
 
 
-def _edit_in_editor(path: Path, event_id: str, *, dry_run: bool) -> None:
+def _edit_in_editor(path: Path, wanted: str, *, dry_run: bool, no_index: bool) -> None:
     """Open the event's YAML in $VISUAL/$EDITOR; reopen it with the error on top until it is
     valid, or until the editor quits without saving (then nothing changes)."""
     import shlex
     import subprocess
     import tempfile
 
-    from tracker.check import check_log
-    from tracker.edit import find_index, plan_replace_event, unified_diff
-    from tracker.splice import events_list, item_text
-    from tracker.store import change_log, read_log
+    from tracker.edit import ConcurrentEdit, ReplaceEvent, event_text
+    from tracker.store import change_log
 
-    current = read_log(path)
-    original = item_text(current.text, events_list(current.log.data), find_index(current, event_id))  # type: ignore[arg-type]
+    folder = _index_folder(no_index)
+    event_id, original = event_text(path, wanted, index_folder=folder, progress=_progress())
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
     if not editor:
         if not sys.stdin.isatty():
             raise UsageError("no editor: set $VISUAL or $EDITOR, or edit with options such as --set FIELD=VALUE")
         editor = "vi"
-    with tempfile.TemporaryDirectory(prefix="tracker-edit-") as folder:
-        draft = Path(folder) / f"{event_id[:60]}.yaml"
+    with tempfile.TemporaryDirectory(prefix="tracker-edit-") as draft_folder:
+        draft = Path(draft_folder) / f"{event_id[:60]}.yaml"
         shown = original
         for _ in range(EDIT_ATTEMPTS):
             draft.write_text(shown, encoding="utf-8")
@@ -323,36 +286,20 @@ def _edit_in_editor(path: Path, event_id: str, *, dry_run: bool) -> None:
                 raise TrackerError("the edited text is empty; the log is unchanged")
             try:
                 changed = change_log(
-                    path,
-                    lambda now, body=body: _replace_checked(now, event_id, original, body, plan_replace_event),
-                    check=check_log,
-                    dry_run=dry_run,
+                    path, ReplaceEvent(event_id, original, body), index_folder=folder, dry_run=dry_run,
                     on_wait=_waiting,
-                    may_fix=True,
-                )
+                )  # fmt: skip
+            except ConcurrentEdit:
+                raise
             except TrackerError as error:
-                if getattr(error, "concurrent", False):
-                    raise
                 shown = (
                     f"{EDIT_HEADER}error: {error}\n{EDIT_HEADER}fix it and save, or quit without saving to cancel\n"
                     + body
                 )
                 continue
-            _report_edit(changed, path, dry_run=dry_run, diff=unified_diff)
+            _report_edit(changed, path, dry_run=dry_run)
             return
     raise TrackerError(f"gave up after {EDIT_ATTEMPTS} invalid edits; the log is unchanged")
-
-
-def _replace_checked(current: Any, event_id: str, original: str, body: str, plan_replace_event: Any) -> Any:
-    from tracker.edit import find_index
-    from tracker.splice import events_list, item_text
-
-    now = item_text(current.text, events_list(current.log.data), find_index(current, event_id))  # type: ignore[arg-type]
-    if now != original:
-        error = TrackerError(f"{event_id} changed in the log while you were editing; run tracker edit again")
-        error.concurrent = True  # type: ignore[attr-defined]
-        raise error
-    return plan_replace_event(current, event_id, body)
 
 
 @app.command()
@@ -366,48 +313,55 @@ def rm(
         bool, typer.Option("--dry-run", help="Print a unified diff of the change; write nothing.")
     ] = False,
     file: FileOption = None,
+    no_index: NoIndexOption = False,
 ) -> None:
     """Remove events: exactly their lines. Asks first on a terminal; --yes for scripts.
 
     Example: tracker rm 2024-04-10-biden-backs-kishida-dialogue --yes
     """
-    from tracker.check import check_log
-    from tracker.edit import plan_remove, referring_events, refuse_related, unified_diff
-    from tracker.store import change_log, read_log
+    from tracker.edit import RemoveEvents
+    from tracker.store import change_log
 
     path = _log_path(file)
-    log = read_log(path).log
-    event_ids = list(dict.fromkeys(_resolve_raw_id(log, event_id) for event_id in event_ids))
-    referrers = referring_events(log.data, set(event_ids))
-    if referrers and not force:
-        refuse_related(referrers)
+    change = RemoveEvents(event_ids, force=force)
     if not yes and not dry_run:
         if not sys.stdin.isatty():
             raise UsageError("refusing to remove events without confirmation; pass --yes")
-        from tracker.formats import escape_controls
-        from tracker.model import raw_events
-
-        titles = {
-            entry.get("id"): str(entry.get("title") or "") for entry in raw_events(log.data) if isinstance(entry, dict)
-        }
-        listing = "\n".join(f"  {event_id}  {escape_controls(titles.get(event_id, ''))}" for event_id in event_ids)
-        if not typer.confirm(f"Remove {len(event_ids)} event(s)?\n{listing}\n", default=False):
-            raise TrackerError("nothing removed")
+        _confirm_removal(path, change, no_index=no_index)
     changed = change_log(
-        path,
-        lambda current: plan_remove(current, event_ids, force=force),
-        check=check_log,
-        dry_run=dry_run,
-        on_wait=_waiting,
-        may_fix=True,
+        path, change, index_folder=_index_folder(no_index), dry_run=dry_run, on_wait=_waiting, progress=_progress()
     )
     if dry_run:
-        typer.echo(unified_diff(str(path), changed.before.text, changed.text), nl=False)
+        typer.echo(changed.diff(str(path)), nl=False)
         return
     if changed.plan.details:
         _echo_error(f"tracker: removed references from {', '.join(changed.plan.details)}")
-    for event_id in event_ids:
-        typer.echo(f"removed {event_id}")
+    for event_id in change.event_ids:
+        typer.echo(f"removed {escape_controls(event_id)}")
+
+
+def _confirm_removal(path: Path, change: Any, *, no_index: bool) -> None:
+    """Ask on the terminal whether to remove the events `change` names (listing them), or raise."""
+    from tracker.errors import LogError
+    from tracker.index import load_log
+    from tracker.logfile import read_log
+    from tracker.model import raw_events
+
+    try:
+        log = load_log(path, index_folder=_index_folder(no_index), progress=_progress())
+    except LogError:
+        log = read_log(path).log  # a log with errors: the event to remove may be the broken one
+    change.wants(log)
+    entries = {entry.get("id"): entry for entry in raw_events(log.data) if isinstance(entry, dict)}
+    titles = {}
+    for event_id in change.event_ids:
+        event = log.event_by_id(event_id)
+        titles[event_id] = event.title if event is not None else str(entries.get(event_id, {}).get("title") or "")
+    listing = "\n".join(
+        f"  {escape_controls(event_id)}  {escape_controls(title)}" for event_id, title in titles.items()
+    )
+    if not typer.confirm(f"Remove {len(titles)} event(s)?\n{listing}\n", default=False):
+        raise TrackerError("nothing removed")
 
 
 @app.command("import")
@@ -437,15 +391,15 @@ def import_events(
         bool, typer.Option("--dry-run", help="Print the YAML that would be added; write nothing.")
     ] = False,
     file: FileOption = None,
+    no_index: NoIndexOption = False,
 ) -> None:
     """Append events from another file in one all-or-nothing write, printing their ids.
 
     Example: tracker import colleague.csv --map Headline=title --map Year=year --map Month=month --map Day=day
     """
-    from tracker.check import check_log
-    from tracker.edit import plan_append
-    from tracker.importers import IMPORT_FORMATS, guess_format, plan_import, read_rows
-    from tracker.store import change_log, decode
+    from tracker.importers import IMPORT_FORMATS, ImportEvents, guess_format, read_rows
+    from tracker.logfile import decode
+    from tracker.store import change_log
 
     if from_format is not None and from_format.lower() not in IMPORT_FORMATS:
         raise UsageError(f"--from: '{from_format}' is not one of {', '.join(IMPORT_FORMATS)}")
@@ -471,21 +425,17 @@ def import_events(
     format_name = (from_format or guess_format(name, text)).lower()
     rows = read_rows(text, format_name, name, mapping=columns)
     path = _log_path(file)
-
-    def plan(current: Any) -> Any:
-        vetted = plan_import(current.log, rows, name, today=date.today(), allow_duplicates=allow_duplicates)
-        outcome.append(vetted)
-        return plan_append(current, vetted.events)
-
-    outcome: list[Any] = []
-    changed = change_log(path, plan, check=check_log, dry_run=dry_run, on_wait=_waiting)
-    vetted = outcome[-1]
+    change = ImportEvents(rows, name, today=date.today(), allow_duplicates=allow_duplicates)
+    changed = change_log(
+        path, change, index_folder=_index_folder(no_index), dry_run=dry_run, on_wait=_waiting, progress=_progress()
+    )
+    vetted = change.vetted
     for where, existing in vetted.duplicates:
         _warn(f"{name}: {where}: skipped, same date and title as {existing} (--allow-duplicates keeps it)")
     if dry_run:
         typer.echo(changed.plan.details if vetted.events else "", nl=False)
     else:
         for fields in vetted.events:
-            typer.echo(fields["id"])
+            typer.echo(escape_controls(fields["id"]))
     verb = "would import" if dry_run else "imported"
     _echo_error(f"tracker: {verb} {_count(len(vetted.events), 'event')} from {name} ({format_name})")
