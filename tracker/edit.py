@@ -24,7 +24,7 @@ from tracker.splice import (
     item_range,
     item_text,
     remove_field,
-    remove_item,
+    remove_items,
     replace_field,
 )
 from tracker.store import Plan, Wants
@@ -286,10 +286,7 @@ def plan_remove(current: LogFile, event_ids: Sequence[str], *, force: bool = Fal
     referrers = referring_events(current.log.data, doomed)
     if referrers and not force:
         refuse_related(referrers)
-    text = current.text
-    splices = []
-    for index in indexes:
-        splices.append(remove_item(text, events, index))  # type: ignore[arg-type]
+    splices = remove_items(current.text, events, indexes)  # type: ignore[arg-type]
     expected = document_view(current.log.data)
     expected["events"] = [event for position, event in enumerate(expected["events"]) if position not in indexes]
     for position, fields in enumerate(events or ()):

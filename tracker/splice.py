@@ -53,6 +53,18 @@ def end_of_line(text: str, index: int) -> int:
     return len(text) if newline_at < 0 else newline_at + 1
 
 
+def after_space_lines(text: str, position: int) -> int:
+    """`position` moved past the lines there that hold only spaces or tabs (an editor's leftovers): a new
+    list item goes after them, so that none of them can become part of its last value."""
+    while position < len(text):
+        line_end = end_of_line(text, position)
+        line = text[position:line_end].rstrip("\r\n")
+        if not line or line.strip(" \t"):
+            break
+        position = line_end
+    return position
+
+
 def dash_column(text: str, item_index: int) -> int:
     """The column of the `-` that introduces the list item starting at `item_index`
     (on the same line, or alone on a line above it)."""
@@ -177,7 +189,7 @@ def insert_items(
                 Location(path, mark.line + 1, mark.column + 1),
             )
         column = dash_column(text, items.item_marks[-1].index)
-        insert_at = end_of_item(text, items[-1], column)
+        insert_at = after_space_lines(text, end_of_item(text, items[-1], column))
         lead, separator = append_prefix(text, items, insert_at, newline)
         between = newline if uses_blank_separators(text, items) else ""
         snippet = between.join(dump_block_item(item, " " * column, newline) for item in new_items)
@@ -271,10 +283,25 @@ def remove_field(text: str, fields: YamlMap, key: str) -> Splice:
 
 def remove_item(text: str, items: YamlList, index: int) -> Splice:
     """A splice removing list item `index`'s lines, and the blank line that set it apart, if any."""
-    start, end = item_range(text, items, index)
-    if start > 0 and text[:start].endswith(("\n\n", "\n\r\n")):
-        if end < len(text) and not text[end : end_of_line(text, end)].strip():
-            end = end_of_line(text, end)
+    return remove_items(text, items, [index])[0]
+
+
+def remove_items(text: str, items: YamlList, indexes: list[int]) -> list[Splice]:
+    """Splices removing the lines of the list items at `indexes`: each run of neighbouring items goes with
+    the text between them and the blank line that set the run apart, if any."""
+    runs: list[list[int]] = []
+    for index in sorted(set(indexes)):
+        if runs and runs[-1][-1] == index - 1:
+            runs[-1].append(index)
         else:
-            start = line_start(text, start - 1)
-    return Splice(start, end, "")
+            runs.append([index])
+    splices = []
+    for run in runs:
+        start, end = item_range(text, items, run[0])[0], item_range(text, items, run[-1])[1]
+        if start > 0 and text[:start].endswith(("\n\n", "\n\r\n")):
+            if end < len(text) and not text[end : end_of_line(text, end)].strip():
+                end = end_of_line(text, end)
+            else:
+                start = line_start(text, start - 1)
+        splices.append(Splice(start, end, ""))
+    return splices

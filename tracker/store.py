@@ -205,11 +205,7 @@ def _whole(path: Path, change: Change, *, dry_run: bool) -> Changed:
     from tracker.check import check_log
 
     current = read_log(path, missing_ok=True)
-    if current.newline == "\r":
-        raise LogError(
-            "the log uses CR line endings (classic Mac OS); convert it to LF or CRLF to change it",
-            Location(current.path),
-        )
+    _refuse_odd_line_breaks(current)
     old_errors = [problem for problem in check_log(current.log, current.problems) if problem.is_error]
     if old_errors and not change.may_fix:
         raise_first_error(old_errors)
@@ -241,6 +237,36 @@ def _whole(path: Path, change: Change, *, dry_run: bool) -> Changed:
     if not dry_run and text != current.text:
         atomic_write(path, (("\ufeff" if current.bom else "") + text).encode("utf-8"))
     return Changed(plan, new_log, warnings, [(0, current.text, text)])
+
+
+_ODD_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+_BREAK_NAMES = {
+    "\r": "a lone CR",
+    "\x85": "NEL (U+0085)",
+    "\u2028": "U+2028 LINE SEPARATOR",
+    "\u2029": "U+2029 PARAGRAPH SEPARATOR",
+}
+
+
+def _refuse_odd_line_breaks(current: LogFile) -> None:
+    """Refuse to change a log that breaks a line with anything but LF or CRLF: YAML reads a lone CR, NEL,
+    U+2028 and U+2029 as line breaks, editors and tracker's splicing do not, so a change could land in the
+    wrong place. Says where the first one is and what to do."""
+    from tracker.yamltext import location_at
+
+    found = _ODD_BREAK.search(current.text)
+    if found is None:
+        return
+    character = found.group()
+    if character == "\r":
+        advice = "convert its line endings to LF or CRLF to change it"
+    else:
+        advice = f"replace it with a space or a line break, or write it as \\u{ord(character):04x} in double quotes"
+    raise LogError(
+        f"the log breaks a line with {_BREAK_NAMES[character]}, which YAML reads as a line break and tracker "
+        f"cannot splice around; {advice}",
+        location_at(current.text, current.path, found.start()),
+    )
 
 
 class _HandOver(Exception):
