@@ -409,7 +409,7 @@ def plan_registry_entry(current: LogFile, key: str, entry: dict[str, Any]) -> Pl
 
 
 def plan_head_value(current: LogFile, key: str, value: Any) -> Plan:
-    """Give the top-level `key` the value `value` (added before `events:` when the log has no such key)."""
+    """Give the top-level `key` the value `value` (a new key goes first, where a log's title usually is)."""
     from tracker.splice import line_start
     from tracker.yamltext import dump_fields
 
@@ -421,12 +421,12 @@ def plan_head_value(current: LogFile, key: str, value: Any) -> Plan:
         )
     if key in data:
         splice = replace_field(current.text, data, key, value, current.newline)
-    elif "events" in data:
-        mark = data.key_marks["events"]
+    elif data:
+        mark = data.key_marks[next(iter(data))]  # a new key goes first, where a log's title usually is
         start = line_start(current.text, mark.index)
         splice = Splice(start, start, " " * mark.column + dump_fields({key: value}, " " * mark.column, current.newline))
     else:
-        splice = add_field(current.text, data, key, value, current.newline)
+        splice = insert_items(current.text, current.newline, data, key, [], current.path)
     expected = document_view(data)
     expected[key] = plain(value)
     return Plan([splice], expected, list(range(len(expected["events"]))))

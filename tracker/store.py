@@ -514,6 +514,16 @@ def _new_layout(
         start += len(text)
     items = events_list(new_log.data)
     starts = _item_starts(new_text, items)
+    if not starts:
+        return None  # a log left without events: the index has no event to place the rest by
+    meta = index.meta
+    # Text before a segment's first event belongs to the event before it, which is in the excerpt (it is
+    # the neighbour of what changed), or, when the segment begins the events, to the head.
+    begins_events = excerpt.segments[0].offset <= meta["head_size"]
+    for number, (low, high) in enumerate(bounds):
+        first_start = next((start for start in starts if low <= start < high), high)
+        if first_start != low and not (number == 0 and begins_events):
+            return None
     chunks: dict[int, tuple[int, int]] = {}
     for number, seq in enumerate(seqs):
         begin = starts[number]
@@ -525,24 +535,21 @@ def _new_layout(
         else:
             stop = high
         chunks[seq] = (len(new_text[begin:stop].encode("utf-8")), new_text.count("\n", begin, stop))
-    meta = index.meta
     layout: dict[str, Any] = {key: meta[key] for key in ("head_size", "head_lines", "prelude", "prelude_line")}
     first = excerpt.segments[0]
-    if first.head:
+    if begins_events:
         old_starts = _item_starts(excerpt.text, events_list(document.log.data))
-        old_end = old_starts[0] if old_starts and old_starts[0] < first.end else first.end
-        new_end = starts[0] if starts and starts[0] < bounds[0][1] else bounds[0][1]
+        old_end = old_starts[0] if old_starts[0] < first.end else first.end
+        new_end = starts[0] if starts[0] < bounds[0][1] else bounds[0][1]
         old_head, new_head = excerpt.text[:old_end], new_text[:new_end]
         layout["head_size"] += len(new_head.encode("utf-8")) - len(old_head.encode("utf-8"))
         layout["head_lines"] += new_head.count("\n") - old_head.count("\n")
-        data = new_log.data
-        if isinstance(data, dict) and "events" in data:
-            key_line = line_start(new_text, data.key_marks["events"].index)
-            layout["prelude"] = excerpt.head_offset + len(new_text[:key_line].encode("utf-8"))
-            layout["prelude_line"] = first.line + new_text.count("\n", 0, key_line)
-        layout["head_values"] = (
-            {key: plain(value) for key, value in data.items() if key != "events"} if isinstance(data, dict) else {}
-        )
+    data = new_log.data
+    if first.head and isinstance(data, dict) and "events" in data:
+        key_line = line_start(new_text, data.key_marks["events"].index)
+        layout["prelude"] = excerpt.head_offset + len(new_text[:key_line].encode("utf-8"))
+        layout["prelude_line"] = first.line + new_text.count("\n", 0, key_line)
+        layout["head_values"] = {key: plain(value) for key, value in data.items() if key != "events"}
     events = {id(event.fields): event for event in new_log.events}
     old_fields = dict(index.rows(_query_in("SELECT seq, fields FROM events", len(excerpt.seqs)), excerpt.seqs))
     values = {}

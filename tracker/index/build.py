@@ -227,7 +227,8 @@ def _fill_whole(rows: Rows, text: str, display: str, base: int) -> dict[str, Any
         starts = [item_range(text, events, position)[0] for position in range(len(events))]
         end = end_of_item(text, events[-1], dash_column(text, events.item_marks[-1].index))
         layout = Layout(text, starts, end)
-        prelude = line_start(text, data.key_marks["events"].index) if isinstance(data, YamlMap) else None
+        # The text an excerpt starts with: the `events:` line on, or for a bare list all that comes before it.
+        prelude = line_start(text, data.key_marks["events"].index) if isinstance(data, YamlMap) else 0
         facts.update(layout.facts(prelude, base), writable=True)
     for position, event in enumerate(log.events):
         size, lines = layout.chunk(position) if layout is not None else (0, 0)
