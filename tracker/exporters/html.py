@@ -143,7 +143,7 @@ def type_colours(events: list[Event] | tuple[Event, ...], log: Log) -> dict[str,
 
     Colours follow the sorted types of the whole log, so a filter does not recolour a type.
     """
-    every_type = sorted({event.type for event in log.events if event.type})
+    every_type = sorted(set(log.used_types()))
     shown = dict.fromkeys(event.type for event in events)
     return {kind: PALETTE[every_type.index(kind) % len(PALETTE)] if kind in every_type else "#7f7f7f" for kind in shown}
 

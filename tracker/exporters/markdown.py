@@ -84,8 +84,11 @@ def _section(event, report: Report) -> list[str]:
         lines += [f"{number}. {_link(link.label, link.url)}" for number, link in enumerate(links, 1)]
         lines.append("")
     if event.related:
-        titles = {other.id: other.title for other in log.events}
-        related = [f"{escape(related_id)} ({escape(titles.get(related_id, '?'))})" for related_id in event.related]
+        others = {related_id: log.event_by_id(related_id) for related_id in event.related}
+        related = [
+            f"{escape(related_id)} ({escape(other.title if other is not None else '?')})"
+            for related_id, other in others.items()
+        ]
         lines += ["**Related:** " + "; ".join(related), ""]
     return lines[:-1]
 
