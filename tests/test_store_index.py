@@ -63,7 +63,9 @@ def index_state(database: Path) -> dict:
         ordinal = {seq: number for number, seq in enumerate(seqs)}
 
         def rows(query: str) -> list:
-            return sorted((ordinal[row[-1]], *row[:-1]) for row in connection.execute(query))
+            found = connection.execute(query.replace(" FROM ", ", row >> 16 FROM ", 1)).fetchall()
+            assert all(row[-2] == row[-1] for row in found), "an event's rows are keyed by its number"
+            return sorted((ordinal[row[-2]], *row[:-2]) for row in found)
 
         page_sums = connection.execute(
             "SELECT page, size, lines FROM pages WHERE size != 0 OR lines != 0 ORDER BY page"
@@ -93,9 +95,9 @@ def index_state(database: Path) -> dict:
             "events": connection.execute(
                 "SELECT id, start, stop, span, rank, type_key, type_name, size, lines, fields FROM events ORDER BY seq"
             ).fetchall(),
-            "actors": rows("SELECT key, name, written, seq FROM event_actors"),
-            "tags": rows("SELECT key, name, seq FROM event_tags"),
-            "related": rows("SELECT target, seq FROM event_related"),
+            "actors": rows("SELECT row & 65535, key, name, start, rank, seq FROM event_actors"),
+            "tags": rows("SELECT row & 65535, key, name, seq FROM event_tags"),
+            "related": rows("SELECT row & 65535, target, seq FROM event_related"),
             "search": [body for (body,) in connection.execute("SELECT body FROM search ORDER BY seq")],
             "vocabulary": vocabulary,
             "fields": fields,

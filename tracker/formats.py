@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import import_module
@@ -86,7 +86,7 @@ class Report:
     selection; `raw` turns off the CSV injection guard.
     """
 
-    records: Sequence[Record]
+    records: Iterable[Record]
     columns: Sequence[str] = ()
     display: Sequence[Record] | None = None
     events: Sequence[Event] | None = None
@@ -102,6 +102,7 @@ class Report:
 
 
 Renderer = Callable[[Report], str]
+Writer = Callable[[Report, Callable[[str], None]], None]
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class Format:
     all_fields: bool = False
     machine: bool = False
     default_columns: tuple[str, ...] = ()
+    write: Writer | None = None  # writes the rows as they come (a full export never holds every event)
 
 
 def escape_controls(text: str, *, keep_newlines: bool = False) -> str:
@@ -263,21 +265,35 @@ def _machine_cell(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _delimited_renderer(delimiter: str) -> Renderer:
-    def render(report: Report) -> str:
+def _delimited_writer(delimiter: str) -> Writer:
+    def write(report: Report, out: Callable[[str], None]) -> None:
         buffer = io.StringIO()
         # RFC 4180 line ends: with \r\n as the terminator, a cell holding a lone \r is quoted too.
         writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-        columns = list(report.columns) or _all_columns(report.records)
+        columns = list(report.columns) or _all_columns(report.records)  # type: ignore[arg-type]
         if not columns and report.events is not None:
             columns = list(EVENT_FIELDS)
         writer.writerow(columns)
+        cell, guard = _machine_cell, guard_formula
         for record in report.records:
-            cells = [_machine_cell(record.get(column)) for column in columns]
-            writer.writerow(cells if report.raw else [guard_formula(cell) for cell in cells])
-        return buffer.getvalue()
+            cells = [
+                value if value.__class__ is str else "" if value is None else cell(value)
+                for value in map(record.get, columns)
+            ]
+            if not report.raw:
+                cells = [guard(text) if text[:1] in _RISKY_STARTS else text for text in cells]
+            writer.writerow(cells)
+            if buffer.tell() > _CHUNK:
+                out(buffer.getvalue())
+                buffer.seek(0)
+                buffer.truncate()
+        out(buffer.getvalue())
 
-    return render
+    return write
+
+
+_RISKY_STARTS = frozenset((*FORMULA_PREFIXES, "'"))  # a cell starting with none of these is never guarded
+_CHUNK = 1 << 16  # characters gathered before they are handed on, when rows are written as they come
 
 
 def _all_columns(records: Sequence[Record]) -> list[str]:
@@ -293,29 +309,52 @@ def _project(record: Record, columns: Sequence[str]) -> Record:
     return {column: record.get(column) for column in columns}
 
 
-def render_json(report: Report) -> str:
-    """A JSON array of records; with columns chosen, only those fields."""
-    rows = [_project(record, report.columns) for record in report.records]
-    return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+def write_json(report: Report, out: Callable[[str], None]) -> None:
+    """A JSON array of records (as json.dumps with indent=2 writes it); with columns chosen, only those fields."""
+    opened = False
+    for record in report.records:
+        text = json.dumps(_project(record, report.columns), ensure_ascii=False, indent=2)
+        out(("[\n  " if not opened else ",\n  ") + text.replace("\n", "\n  "))
+        opened = True
+    out("\n]\n" if opened else "[]\n")
 
 
-def render_jsonl(report: Report) -> str:
-    """One JSON object per line."""
-    return "".join(json.dumps(_project(record, report.columns), ensure_ascii=False) + "\n" for record in report.records)
+def write_jsonl(report: Report, out: Callable[[str], None]) -> None:
+    """One JSON object per line (a record that carries its JSON text, as an index keeps it, is passed on)."""
+    for record in report.records:
+        text = None if report.columns else getattr(record, "json", None)
+        out((text or json.dumps(_project(record, report.columns), ensure_ascii=False)) + "\n")
 
 
-def render_yaml(report: Report) -> str:
+def write_yaml(report: Report, out: Callable[[str], None]) -> None:
     """Events as a log tracker reads: the log's title and registries, then the events;
     other records as a YAML list."""
     from tracker.yamltext import dump_fields, dump_list_item
 
-    if report.events is None or report.log is None:
-        return "".join(dump_list_item(_project(record, report.columns), "") for record in report.records)
+    if report.log is None:
+        for record in report.records:
+            out(dump_list_item(_project(record, report.columns), ""))
+        return
     data = report.log.data if isinstance(report.log.data, dict) else {}
     head = {key: data[key] for key in ("title", "actors", "sources") if data.get(key) is not None}
-    text = dump_fields(head, "") if head else ""
-    events = "".join(dump_list_item(_project(record, report.columns), "  ") for record in report.records)
-    return text + "events:" + ("\n" + events if events else " []\n")
+    out((dump_fields(head, "") if head else "") + "events:")
+    opened = False
+    for record in report.records:
+        out(("\n" if not opened else "") + dump_list_item(_project(record, report.columns), "  "))
+        opened = True
+    if not opened:
+        out(" []\n")
+
+
+def _collected(write: Writer) -> Renderer:
+    """A renderer returning as one text what `write` hands on piece by piece."""
+
+    def render(report: Report) -> str:
+        pieces: list[str] = []
+        write(report, pieces.append)
+        return "".join(pieces)
+
+    return render
 
 
 def _exporter(module: str) -> Renderer:
@@ -330,23 +369,37 @@ FORMATS: dict[str, Format] = {
     "csv": Format(
         "csv",
         "comma-separated values, a header row, every field; safe for spreadsheets",
-        _delimited_renderer(","),
+        _collected(_delimited_writer(",")),
         all_fields=True,
         machine=True,
+        write=_delimited_writer(","),
     ),
     "tsv": Format(
         "tsv",
         "tab-separated values, a header row, every field; safe for spreadsheets",
-        _delimited_renderer("\t"),
+        _collected(_delimited_writer("\t")),
         all_fields=True,
         machine=True,
+        write=_delimited_writer("\t"),
     ),
     "json": Format(
-        "json", "a JSON array of objects, fields as written in the log", render_json, all_fields=True, machine=True
+        "json",
+        "a JSON array of objects, fields as written in the log",
+        _collected(write_json),
+        all_fields=True,
+        machine=True,
+        write=write_json,
     ),
-    "jsonl": Format("jsonl", "one JSON object per line", render_jsonl, all_fields=True, machine=True),
+    "jsonl": Format(
+        "jsonl", "one JSON object per line", _collected(write_jsonl), all_fields=True, machine=True, write=write_jsonl
+    ),
     "yaml": Format(
-        "yaml", "a YAML list of events, itself a log tracker reads", render_yaml, all_fields=True, machine=True
+        "yaml",
+        "a YAML list of events, itself a log tracker reads",
+        _collected(write_yaml),
+        all_fields=True,
+        machine=True,
+        write=write_yaml,
     ),
     "markdown": Format(
         "markdown", "a briefing: table, then a section per event (GitHub Markdown)", _exporter("markdown")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -248,6 +248,31 @@ class Log:
         `newest` may cut the candidates to the N latest matches.
         """
         return self.events
+
+    def ordered(self, *, descending: bool = False, **terms: Any) -> Iterator[Event]:
+        """The candidates for `terms` (see candidates) in sort_key order, newest first with `descending`;
+        a log answered from its index reads them as they are asked for."""
+        return iter(sorted(self.candidates(**terms), key=lambda event: event.sort_key, reverse=descending))
+
+    def ordered_records(self, *, descending: bool = False, **terms: Any) -> Iterator[dict[str, Any]] | None:
+        """The fields (as plain data) of exactly the events `terms` select, in sort_key order, when the log
+        selects exactly by itself (an index does, in SQL); None when the caller must filter events."""
+        return None
+
+    def counts(self, by: str, **terms: Any) -> dict[str, int] | None:
+        """How many of the events `terms` select fall under each key of `by` (as query.count_events
+        counts them), when the log can count without building the events; None when it cannot."""
+        return None
+
+    def fields_among(self, **terms: Any) -> list[str] | None:
+        """The fields the events `terms` select use, in the order the log first uses them, when the log
+        can say without building the events; None when it cannot."""
+        return None
+
+    def actor_spans(self) -> dict[str, tuple[int, Event, Event]] | None:
+        """For each actor (by registry name) events name: how many, and the first and last of them in
+        sort_key order; None when the log cannot say without building every event."""
+        return None
 
     def source_by_id(self, source_id: str) -> Source | None:
         for source in self.sources:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from tracker.dates import PartialDate, date_label
 from tracker.errors import TrackerError
-from tracker.model import Event, Log, normalise_name
+from tracker.model import EVENT_FIELDS, Event, Log, normalise_name
+from tracker.nodes import plain
 
 
 @dataclass
@@ -41,46 +43,142 @@ def select_events(
     `match_all`). Actors match by name or alias ignoring case, accents, hyphens and
     spacing. `limit` keeps the most recent N of the matches.
     """
+    selection = stream_events(
+        log, since=since, until=until, on=on, actors=actors, tags=tags, types=types, search=search,
+        match_all=match_all, limit=limit, reverse=reverse,
+    )  # fmt: skip
+    return Selection(list(selection.events), selection.warnings)
+
+
+def stream_events(log: Log, *, limit: int | None = None, reverse: bool = False, **filters: Any) -> Stream:
+    """select_events, with the events yielded as they are read (a log answered from its index never holds
+    them all): for exports of every event, in memory that does not grow with the log."""
+    terms, warnings = _terms(log, limit=limit, **filters)
+    matching = (
+        event for event in log.ordered(descending=reverse and limit is None, **terms) if _matches(event, log, **filters)
+    )
+    if limit is None:
+        return Stream(matching, warnings)
+    kept = list(matching)
+    kept = kept[-limit:] if limit > 0 else []
+    return Stream(iter(kept[::-1] if reverse else kept), warnings)
+
+
+def stream_records(log: Log, *, limit: int | None = None, reverse: bool = False, **filters: Any) -> Stream:
+    """The fields of the events stream_events gives, as plain data, read as they are used (from an index,
+    without building the events: it selects exactly what the filters say)."""
+    if limit is None:
+        terms, warnings = _terms(log, **filters)
+        records = log.ordered_records(descending=reverse, **terms)
+        if records is not None:
+            return Stream(records, warnings)
+    selection = stream_events(log, limit=limit, reverse=reverse, **filters)
+    return Stream((plain(event.fields) for event in selection.events), selection.warnings)
+
+
+def count_selected(log: Log, by: str, **options: Any) -> tuple[list[tuple[str, int]], list[str]]:
+    """count_events of the events select_events would give, counted by the log itself where it can
+    (an index counts in SQL); and the filters' warnings."""
+    if by not in STATS_KEYS:
+        raise ValueError(f"cannot count by {by!r}; use one of {', '.join(STATS_KEYS)}")
+    terms, warnings = _terms(log, **options)
+    counted = log.counts(by, **terms)
+    if counted is None:
+        selection = select_events(log, **options)
+        return count_events(selection.events, log, by), selection.warnings
+    return _count_order(counted, by), warnings
+
+
+def selected_fields(log: Log, **options: Any) -> list[str]:
+    """The fields the events select_events would give use: the usual event fields in their order, then
+    the others in the order the log first uses them (the columns of a table of every field)."""
+    terms, _ = _terms(log, **options)
+    present = log.fields_among(**terms)
+    if present is None:
+        used = set()
+        for event in select_events(log, **options).events:
+            used.update(event.fields)
+        present = [name for name in log.used_fields() if name in used]
+    return [name for name in EVENT_FIELDS if name in present] + [name for name in present if name not in EVENT_FIELDS]
+
+
+@dataclass
+class Stream:
+    """The events a query selected, in display order, as an iterator, and warnings about its terms."""
+
+    events: Iterator[Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _terms(
+    log: Log,
+    *,
+    since: PartialDate | None = None,
+    until: PartialDate | None = None,
+    on: Sequence[PartialDate] = (),
+    actors: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    types: Sequence[str] = (),
+    search: Sequence[str] = (),
+    match_all: bool = False,
+    limit: int | None = None,
+    reverse: bool = False,
+) -> tuple[dict[str, Any], list[str]]:
+    """The filters as the log's candidates take them (keys normalised, texts casefolded), and warnings
+    about terms the log does not know."""
     warnings = _unknown_terms(log, actors, tags, types)
     if since is not None and until is not None and until.stop <= since.start:
         warnings.append(f"--until {until} ends before --since {since} begins: nothing can match")
-    actor_keys = [normalise_name(log.canonical_actor(name)) for name in actors]
-    tag_keys = [normalise_name(tag) for tag in tags]
-    type_keys = {normalise_name(kind) for kind in types}
-    needles = [" ".join(text.casefold().split()) for text in search]
+    terms = {
+        "since": since,
+        "until": until,
+        "on": on,
+        "actor_keys": [normalise_name(log.canonical_actor(name)) for name in actors],
+        "tag_keys": [normalise_name(tag) for tag in tags],
+        "type_keys": sorted({normalise_name(kind) for kind in types}),
+        "search": [" ".join(text.casefold().split()) for text in search],
+        "match_all": match_all,
+        "newest": limit,
+    }
+    return terms, warnings
+
+
+def _matches(
+    event: Event,
+    log: Log,
+    *,
+    since: PartialDate | None = None,
+    until: PartialDate | None = None,
+    on: Sequence[PartialDate] = (),
+    actors: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    types: Sequence[str] = (),
+    search: Sequence[str] = (),
+    match_all: bool = False,
+) -> bool:
+    """Whether `event` passes every filter (the rules the candidates of an index follow in SQL)."""
+    if since is not None and event.stop <= since.start:
+        return False
+    if until is not None and event.start >= until.stop:
+        return False
+    if on and not any(event.overlaps(period.start, period.stop) for period in on):
+        return False
     combine = all if match_all else any
-    candidates = log.candidates(
-        since=since, until=until, on=on, actor_keys=actor_keys, tag_keys=tag_keys, type_keys=sorted(type_keys),
-        search=needles, match_all=match_all, newest=limit,
-    )  # fmt: skip
-    matches = []
-    for event in sorted(candidates, key=lambda event: event.sort_key):
-        if since is not None and event.stop <= since.start:
-            continue
-        if until is not None and event.start >= until.stop:
-            continue
-        if on and not any(event.overlaps(period.start, period.stop) for period in on):
-            continue
-        if actor_keys:
-            event_actors = {normalise_name(log.canonical_actor(name)) for name in event.actors}
-            if not combine(key in event_actors for key in actor_keys):
-                continue
-        if tag_keys:
-            event_tags = {normalise_name(tag) for tag in event.tags}
-            if not combine(key in event_tags for key in tag_keys):
-                continue
-        if type_keys and normalise_name(event.type) not in type_keys:
-            continue
-        if needles:
-            haystack = searchable_text(event)
-            if not any(needle in haystack for needle in needles):
-                continue
-        matches.append(event)
-    if limit is not None:
-        matches = matches[-limit:] if limit > 0 else []
-    if reverse:
-        matches.reverse()
-    return Selection(matches, warnings)
+    if actors:
+        event_actors = {normalise_name(log.canonical_actor(name)) for name in event.actors}
+        if not combine(normalise_name(log.canonical_actor(name)) in event_actors for name in actors):
+            return False
+    if tags:
+        event_tags = {normalise_name(tag) for tag in event.tags}
+        if not combine(normalise_name(tag) in event_tags for tag in tags):
+            return False
+    if types and normalise_name(event.type) not in {normalise_name(kind) for kind in types}:
+        return False
+    if search:
+        haystack = searchable_text(event)
+        if not any(" ".join(text.casefold().split()) in haystack for text in search):
+            return False
+    return True
 
 
 def searchable_text(event: Event) -> str:
@@ -88,7 +186,9 @@ def searchable_text(event: Event) -> str:
     parts = [event.title, event.summary, event.location]
     for item in event.quotes + event.claims:
         parts += [item["by"], item["text"]]
-    return " ".join(" ".join(parts).casefold().split())
+    # NUL, which YAML's "\0" can put in a value, as U+FFFF (a log cannot hold it): SQLite's full-text
+    # index stops reading a text at NUL.
+    return " ".join(" ".join(parts).casefold().split()).replace("\x00", "\uffff")
 
 
 def suggest(value: str, known: Sequence[str], count: int = 3) -> list[str]:
@@ -209,7 +309,7 @@ def describe_filters(
 STATS_KEYS = ("year", "month", "actor", "type", "tag")
 
 
-def count_events(events: Sequence[Event], log: Log, by: str) -> list[tuple[str, int]]:
+def count_events(events: Iterable[Event], log: Log, by: str) -> list[tuple[str, int]]:
     """How many of `events` fall under each year, month, actor, type or tag.
 
     Years and months count each event once, at its start (a month-less date counts
@@ -233,6 +333,10 @@ def count_events(events: Sequence[Event], log: Log, by: str) -> list[tuple[str, 
             raise ValueError(f"cannot count by {by!r}; use one of {', '.join(STATS_KEYS)}")
         for key in keys:
             counts[key] = counts.get(key, 0) + 1
+    return _count_order(counts, by)
+
+
+def _count_order(counts: dict[str, int], by: str) -> list[tuple[str, int]]:
     if by in ("year", "month"):
         return sorted(counts.items())
     return sorted(counts.items(), key=lambda item: (-item[1], item[0].casefold()))

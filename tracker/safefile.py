@@ -66,6 +66,21 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise write_error(error, path) from None
 
 
+def atomic_write_with(path: Path, produce: Callable[[Callable[[str], None]], None]) -> None:
+    """atomic_write of the text `produce` hands on piece by piece (encoded as UTF-8 as it comes, so that
+    the whole never needs to be in memory)."""
+    target = Path(os.path.realpath(path))
+
+    def fill(descriptor: int) -> None:
+        with os.fdopen(descriptor, "w", encoding="utf-8", errors="surrogateescape", closefd=False) as handle:
+            produce(handle.write)
+
+    try:
+        replace_file(target, fill)
+    except OSError as error:
+        raise write_error(error, path) from None
+
+
 class FolderNotFlushed(OSError):
     """The new file is in place, but its folder could not be flushed to disk."""
 

@@ -127,22 +127,25 @@ def actor_records(log: Log) -> list[Record]:
             "first": None,
             "last": None,
         }
-    for event in log.chronological():
-        for name in dict.fromkeys(log.canonical_actor(actor) for actor in event.actors):
-            record = by_name.setdefault(
-                name,
-                {"name": name, "aliases": [], "role": "(not in registry)", "country": "", "events": 0},
-            )
-            record["events"] += 1
-            record["first"] = record.get("first") or event
-            record["last"] = event
+    spans = log.actor_spans()
+    if spans is None:
+        spans = {}
+        for event in log.chronological():
+            for name in dict.fromkeys(log.canonical_actor(actor) for actor in event.actors):
+                count, first, _ = spans.get(name, (0, event, event))
+                spans[name] = (count + 1, first, event)
+    for name, (count, first, last) in spans.items():
+        record = by_name.setdefault(
+            name, {"name": name, "aliases": [], "role": "(not in registry)", "country": "", "events": 0}
+        )
+        record.update(events=count, first=first, last=last)
     records = []
     for record in by_name.values():
         first, last = record.pop("first", None), record.pop("last", None)
         record["first"] = str(first.date) if first else ""
         record["last"] = str(last.end or last.date) if last else ""
         records.append(record)
-    return sorted(records, key=lambda record: normalise_name(record["name"]))
+    return sorted(records, key=lambda record: (normalise_name(record["name"]), record["name"]))
 
 
 ACTOR_COLUMNS = ("name", "aliases", "role", "country", "events", "first", "last")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -312,8 +313,7 @@ def _split_columns(columns: list[str] | None) -> list[str]:
     return [name.strip() for value in columns or () for name in value.split(",") if name.strip()]
 
 
-def _selection(
-    file: Path | None,
+def _filters(
     *,
     since: str | None,
     until: str | None,
@@ -324,19 +324,12 @@ def _selection(
     search: list[str] | None,
     all: bool,
     limit: int | None,
-    reverse: bool,
-    no_index: bool = False,
-) -> Any:
-    """Read the log, apply the filters, print warnings; returns the log, the events and a description of the filters."""
-    from tracker.query import describe_filters, select_events
-
-    since_date = _option_date("--since", since)
-    until_date = _option_date("--until", until)
-    on_dates = [_option_date("--on", text) for text in on or ()]
-    filters: dict[str, Any] = {
-        "since": since_date,
-        "until": until_date,
-        "on": on_dates,
+) -> dict[str, Any]:
+    """The filter options as the query layer takes them (dates read, empty repeats as tuples)."""
+    return {
+        "since": _option_date("--since", since),
+        "until": _option_date("--until", until),
+        "on": [_option_date("--on", text) for text in on or ()],
         "actors": actor or (),
         "tags": tag or (),
         "types": type or (),
@@ -344,11 +337,32 @@ def _selection(
         "match_all": all,
         "limit": limit,
     }
+
+
+@dataclass
+class Selected:
+    """What a reading command selected: the log, the events (their fields, as an iterator, when streamed),
+    the filters as the query layer takes them, and the filters in words."""
+
+    log: Any
+    events: Any
+    filters: dict[str, Any]
+    scope: str
+
+
+def _selection(
+    file: Path | None, *, reverse: bool, no_index: bool = False, stream: bool = False, **options: Any
+) -> Selected:
+    """Read the log, apply the filters, print warnings. With `stream`, `events` are the events' fields as
+    plain data, read as they are used."""
+    from tracker.query import describe_filters, select_events, stream_records
+
+    filters = _filters(**options)
     log = _load_log(file, no_index)
-    selection = select_events(log, reverse=reverse, **filters)
+    selection = (stream_records if stream else select_events)(log, reverse=reverse, **filters)
     for warning in selection.warnings:
         _warn(warning)
-    return log, selection.events, describe_filters(log, **filters)
+    return Selected(log, selection.events, filters, describe_filters(log, **filters))
 
 
 def _count(number: int, noun: str) -> str:

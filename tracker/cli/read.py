@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,6 +30,7 @@ from tracker.cli.common import (
     _complete_format,
     _count,
     _echo_error,
+    _filters,
     _format_name,
     _index_folder,
     _load_log,
@@ -67,24 +69,76 @@ def list_events(
 
     Example: tracker list --on 2024-04 --actor kishida --format github
     """
-    log, events, scope = _selection(
-        file, since=since, until=until, on=on, actor=actor, tag=tag, type=type,
-        search=search, all=all, limit=limit, reverse=reverse, no_index=no_index,
-    )  # fmt: skip
-    typer.echo(_render_events(events, log, format, columns, scope=scope, raw=raw), nl=False)
+    options = dict(
+        since=since, until=until, on=on, actor=actor, tag=tag, type=type, search=search, all=all, limit=limit
+    )
+    if FORMATS[format].write is not None:
+        selected = _selection(file, reverse=reverse, no_index=no_index, stream=True, **options)
+        _write_events(selected, format, columns, raw=raw, title="", output=None)
+        return
+    selected = _selection(file, reverse=reverse, no_index=no_index, **options)
+    typer.echo(_render_events(selected, format, columns, raw=raw), nl=False)
 
 
-def _render_events(
-    events: list[Any], log: Any, format_name: str, columns: list[str] | None, *, scope: str, raw: bool, title: str = ""
-) -> str:
+def _render_events(selected: Any, format_name: str, columns: list[str] | None, *, raw: bool, title: str = "") -> str:
     from tracker.formats import event_report
 
+    log = selected.log
     chosen = _split_columns(columns)
     if not chosen and not FORMATS[format_name].all_fields:
         chosen = list(FORMATS[format_name].default_columns or DEFAULT_COLUMNS)
     _warn_unknown_columns(chosen, log)
-    report = event_report(events, log, columns=chosen, scope=scope, raw=raw, title=title or _log_title(log))
+    report = event_report(
+        selected.events, log, columns=chosen, scope=selected.scope, raw=raw, title=title or _log_title(log)
+    )
     return render(format_name, _fit(format_name, report))
+
+
+def _write_events(
+    selected: Any, format_name: str, columns: list[str] | None, *, raw: bool, title: str, output: Path | None
+) -> int:
+    """Write the selected events in a format that writes them as they are read, to stdout or atomically to
+    `output`: memory stays the same whatever the number of events. How many were written."""
+    from tracker.formats import Report
+    from tracker.model import EVENT_FIELDS
+    from tracker.query import selected_fields
+
+    log = selected.log
+    chosen = _split_columns(columns)
+    _warn_unknown_columns(chosen, log)
+    if not chosen and format_name in ("csv", "tsv"):
+        chosen = selected_fields(log, **selected.filters) or list(EVENT_FIELDS)
+    written = [0]
+
+    def records() -> Any:
+        for record in selected.events:
+            written[0] += 1
+            yield record
+
+    report = Report(records(), columns=chosen, log=log, title=title or _log_title(log), scope=selected.scope, raw=raw)
+    write = FORMATS[format_name].write
+    assert write is not None
+    collecting = gc.isenabled()
+    gc.disable()  # each row is freed as it is written: no cycles to look for, 100,000 times
+    try:
+        if output is None:
+            write_output(lambda out: write(report, out))
+        else:
+            from tracker.safefile import atomic_write_with
+
+            atomic_write_with(output, lambda out: write(report, out))
+    finally:
+        if collecting:
+            gc.enable()
+    return written[0]
+
+
+def write_output(produce: Any) -> None:
+    """Hand what `produce` writes (text, piece by piece) to stdout as UTF-8, exactly: machine formats carry
+    values as they are, control characters included."""
+    stream = sys.stdout.buffer
+    produce(lambda text: stream.write(text.encode("utf-8", "surrogateescape")))
+    sys.stdout.flush()
 
 
 def _log_title(log: Any) -> str:
@@ -138,11 +192,11 @@ def timeline(
     """
     from tracker.views import render_timeline
 
-    log, events, _ = _selection(
+    selected = _selection(
         file, since=since, until=until, on=on, actor=actor, tag=tag, type=type,
         search=search, all=all, limit=limit, reverse=reverse, no_index=no_index,
     )  # fmt: skip
-    typer.echo(render_timeline(events, log, color=_use_color()), nl=False)
+    typer.echo(render_timeline(selected.events, selected.log, color=_use_color()), nl=False)
 
 
 @app.command()
@@ -236,18 +290,26 @@ def export(
             raise UsageError(f"--output: no format is known for '{suffix or output}' ({known}); give --format")
     if not to_stdout:
         _check_output(output, force)  # type: ignore[arg-type]
-    log, events, scope = _selection(
-        file, since=since, until=until, on=on, actor=actor, tag=tag, type=type,
-        search=search, all=all, limit=limit, reverse=reverse, no_index=no_index,
-    )  # fmt: skip
-    text = _render_events(events, log, format_name, columns, scope=scope, raw=raw, title=title or "")
-    if to_stdout:
-        typer.echo(text, nl=False)
-        return
-    from tracker.safefile import atomic_write
+    options = dict(
+        since=since, until=until, on=on, actor=actor, tag=tag, type=type, search=search, all=all, limit=limit
+    )
+    if FORMATS[format_name].write is not None:
+        selected = _selection(file, reverse=reverse, no_index=no_index, stream=True, **options)
+        count = _write_events(
+            selected, format_name, columns, raw=raw, title=title or "", output=None if to_stdout else output
+        )
+    else:
+        selected = _selection(file, reverse=reverse, no_index=no_index, **options)
+        text = _render_events(selected, format_name, columns, raw=raw, title=title or "")
+        count = len(selected.events)
+        if to_stdout:
+            typer.echo(text, nl=False)
+        else:
+            from tracker.safefile import atomic_write
 
-    atomic_write(output, text.encode("utf-8"))  # type: ignore[arg-type]
-    _echo_error(f"tracker: wrote {_count(len(events), 'event')} to {output} ({format_name})")
+            atomic_write(output, text.encode("utf-8"))  # type: ignore[arg-type]
+    if not to_stdout:
+        _echo_error(f"tracker: wrote {_count(count, 'event')} to {output} ({format_name})")
 
 
 def _check_output(output: Path, force: bool) -> None:
@@ -286,17 +348,20 @@ def stats(
     Example: tracker stats --by actor --since 2024
     """
     from tracker.formats import bar
-    from tracker.query import count_events
+    from tracker.query import count_selected, describe_filters
 
     key = by.lower()
     if key not in STATS_KEYS:
         raise UsageError(f"--by: '{by}' is not one of {', '.join(STATS_KEYS)}")
     _refuse_events_only(format)
-    log, events, scope = _selection(
-        file, since=since, until=until, on=on, actor=actor, tag=tag, type=type,
-        search=search, all=all, limit=limit, reverse=False, no_index=no_index,
-    )  # fmt: skip
-    counts = count_events(events, log, key)
+    filters = _filters(
+        since=since, until=until, on=on, actor=actor, tag=tag, type=type, search=search, all=all, limit=limit
+    )
+    log = _load_log(file, no_index)
+    counts, warnings = count_selected(log, key, **filters)
+    for warning in warnings:
+        _warn(warning)
+    scope = describe_filters(log, **filters)
     if reverse:
         counts.reverse()
     largest = max((count for _, count in counts), default=0)

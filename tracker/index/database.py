@@ -26,7 +26,7 @@ from tracker.dates import parse_date
 from tracker.errors import Location, Problem, TrackerError
 from tracker.model import Event
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 13
 BLOCK_SIZE = 1 << 20
 # A file changed within this long of the index's last look may share its timestamp with an
 # earlier version (timestamps come from a coarse clock): such a file is compared by content.
@@ -47,9 +47,12 @@ CREATE TABLE events(
     size INTEGER NOT NULL, lines INTEGER NOT NULL, fields TEXT NOT NULL
 );
 CREATE TABLE pages(page INTEGER PRIMARY KEY, size INTEGER NOT NULL, lines INTEGER NOT NULL);
-CREATE TABLE event_actors(key TEXT NOT NULL, name TEXT NOT NULL, written TEXT NOT NULL, seq INTEGER NOT NULL);
-CREATE TABLE event_tags(key TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL);
-CREATE TABLE event_related(target TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE TABLE event_actors(
+    row INTEGER PRIMARY KEY, key TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL,
+    start INTEGER NOT NULL, rank INTEGER NOT NULL
+);
+CREATE TABLE event_tags(row INTEGER PRIMARY KEY, key TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE TABLE event_related(row INTEGER PRIMARY KEY, target TEXT NOT NULL, seq INTEGER NOT NULL);
 CREATE TABLE vocabulary(
     kind TEXT NOT NULL, name TEXT NOT NULL, first_seq INTEGER NOT NULL, first_pos INTEGER NOT NULL,
     uses INTEGER NOT NULL, PRIMARY KEY(kind, name)
@@ -66,11 +69,14 @@ CREATE INDEX events_span ON events(span, start);
 CREATE INDEX events_id ON events(id);
 CREATE INDEX events_type ON events(type_key);
 CREATE INDEX event_actors_key ON event_actors(key, seq);
+CREATE INDEX event_actors_name ON event_actors(name, start, rank);
 CREATE INDEX event_tags_key ON event_tags(key, seq);
 CREATE INDEX event_related_target ON event_related(target);
 """
-# The tables holding one or more rows per event, keyed by its sequence number.
-EVENT_TABLES = ("events", "event_actors", "event_tags", "event_related", "search")
+# The tables holding one or more rows per event: row `seq << ROW_BITS | n` is its n-th (so that an
+# event's rows are a range of the table's key).
+EVENT_ROWS = ("event_actors", "event_tags", "event_related")
+ROW_BITS = 16
 
 
 def cache_folder(environ: Mapping[str, str], home: Path) -> Path:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from tracker.dates import PartialDate
-from tracker.index.database import DAY_US, Index, IndexBroken, instant
+from tracker.errors import TrackerError
+from tracker.index.database import DAY_US, ROW_BITS, Index, IndexBroken, event_from, instant
 from tracker.model import Event, Log, build_log
 
 Window = tuple[int | None, int | None]
@@ -187,8 +191,7 @@ class IndexedLog(Log):
                 parameters += [span, start - (DAY_US << span)] + ([stop] if stop is not None else [])
         conditions.append("seq IN (" + (" UNION ALL ".join(ranges) or "SELECT NULL WHERE 0") + ")")
 
-    @_or_from_file
-    def candidates(
+    def _where(
         self,
         *,
         since: PartialDate | None = None,
@@ -200,7 +203,9 @@ class IndexedLog(Log):
         search: Sequence[str] = (),
         match_all: bool = False,
         newest: int | None = None,
-    ) -> list[Event]:
+    ) -> tuple[str, list[Any]]:
+        """An SQL condition on `events` that holds exactly for the events these filters select (see
+        Log.candidates), and its parameters."""
         conditions: list[str] = []
         parameters: list[Any] = []
         windows = [(instant(period.start), instant(period.stop)) for period in on]
@@ -227,7 +232,7 @@ class IndexedLog(Log):
         if search:
             matching = []
             for needle in search:
-                if self.index.meta["fts"] and len(needle) >= 3:
+                if self.index.meta["fts"] and len(needle) >= 3 and "\x00" not in needle:
                     # The rows holding every trigram of the needle, then those holding the needle itself.
                     trigrams = dict.fromkeys(needle[start : start + 3] for start in range(len(needle) - 2))
                     matching.append(
@@ -239,8 +244,138 @@ class IndexedLog(Log):
                     matching.append("SELECT seq FROM search WHERE instr(body, ?) > 0")
                     parameters.append(needle)
             conditions.append(f"seq IN ({' UNION '.join(matching)})")
-        tail = ""
         if newest is not None:
-            tail = " ORDER BY start DESC, rank DESC, id DESC, seq DESC LIMIT ?"
-            parameters.append(newest)
-        return self.index.events(" AND ".join(conditions), parameters, tail)
+            where = " AND ".join(conditions) or "1"
+            conditions = [f"seq IN (SELECT seq FROM events WHERE {where} ORDER BY {_NEWEST_FIRST} LIMIT ?)"]
+            parameters.append(min(newest, _MOST_ROWS))
+        return " AND ".join(conditions) or "1", parameters
+
+    @_or_from_file
+    def candidates(self, **terms: Any) -> list[Event]:
+        where, parameters = self._where(**terms)
+        return self.index.events(where, parameters)
+
+    def ordered(self, *, descending: bool = False, **terms: Any) -> Iterator[Event]:
+        rows = self._rows_in_order(descending, terms, event_from)
+        return rows if rows is not None else Log.ordered(self._from_file(), descending=descending, **terms)
+
+    def ordered_records(self, *, descending: bool = False, **terms: Any) -> Iterator[dict[str, Any]] | None:
+        return self._rows_in_order(descending, terms, _stored_record)
+
+    def _rows_in_order(
+        self, descending: bool, terms: dict[str, Any], made: Callable[[int, str], Any]
+    ) -> Iterator[Any] | None:
+        """What `made` makes of each selected row, in sort_key order, read a batch at a time. None when the
+        index turns out damaged at once (it is removed; the caller reads the file); found damaged later, the
+        iterator stops the command with one line."""
+        where, parameters = self._where(**terms)
+        order = _NEWEST_FIRST if descending else "start, rank, id, seq"
+        try:
+            cursor = self.index.connection.execute(
+                f"SELECT seq, fields FROM events WHERE {where} ORDER BY {order}", parameters
+            )
+            first = [made(seq, fields) for seq, fields in cursor.fetchmany(_BATCH)]
+        except (sqlite3.Error, ValueError, KeyError, TypeError, TrackerError):
+            self.index.discard()
+            return None
+        return self._rest(cursor, first, made)
+
+    def _rest(self, cursor: sqlite3.Cursor, batch: list[Any], made: Callable[[int, str], Any]) -> Iterator[Any]:
+        from tracker.errors import LogError
+
+        while batch:
+            yield from batch
+            try:
+                batch = [made(seq, fields) for seq, fields in cursor.fetchmany(_BATCH)]
+            except (sqlite3.Error, ValueError, KeyError, TypeError, TrackerError):
+                self.index.discard()
+                raise LogError("the index turned out to be damaged while it was read; run the command again") from None
+
+    @_or_from_file
+    def counts(self, by: str, **terms: Any) -> dict[str, int] | None:
+        where, parameters = self._where(**terms)
+        if by in ("year", "month"):
+            counted: dict[str, int] = {}
+            rows = self.index.rows(
+                f"SELECT start, rank, count(*) FROM events WHERE {where} GROUP BY start, rank", parameters
+            )
+            for start, rank, count in rows:
+                day = date.fromordinal(start // DAY_US)
+                if by == "year":
+                    key = f"{day.year:04d}"
+                else:
+                    key = f"{day.year:04d} (no month)" if rank == 0 else f"{day.year:04d}-{day.month:02d}"
+                counted[key] = counted.get(key, 0) + count
+            return counted
+        if by == "type":
+            rows = self.index.rows(
+                f"SELECT type_name, count(*) FROM events WHERE {where} GROUP BY type_name", parameters
+            )
+            return {name or "(no type)": count for name, count in rows}
+        table, none = {"actor": ("event_actors", "(no actor)"), "tag": ("event_tags", "(no tag)")}[by]
+        # An event has one row per actor (by registry name) and per tag: its rows are a range of the key.
+        rows_of = f"{table}.row >= events.seq << {ROW_BITS} AND {table}.row < (events.seq + 1) << {ROW_BITS}"
+        if where == "1":
+            counted = dict(self.index.rows(f"SELECT name, count(*) FROM {table} GROUP BY name"))
+        else:
+            selected = f"SELECT seq FROM events WHERE {where}"
+            within = f"{table}.row >= events.seq << {ROW_BITS} AND {table}.row < (events.seq + 1) << {ROW_BITS}"
+            query = f"SELECT name, count(*) FROM ({selected}) AS events JOIN {table} ON {within} GROUP BY name"
+            counted = dict(self.index.rows(query, parameters))
+        (without,) = self.index.rows(
+            f"SELECT count(*) FROM events WHERE {where} AND NOT EXISTS (SELECT 1 FROM {table} WHERE {rows_of})",
+            parameters,
+        )[0]
+        if without:
+            counted[none] = counted.get(none, 0) + without
+        return counted
+
+    @_or_from_file
+    def fields_among(self, **terms: Any) -> list[str]:
+        where, parameters = self._where(**terms)
+        if where == "1":
+            return self.used_fields()  # every event: the vocabulary says
+        rows = self.index.rows(
+            f"SELECT DISTINCT field.key FROM events, json_each(events.fields) AS field WHERE {where}", parameters
+        )
+        present = {key for (key,) in rows}
+        return [name for name in self.used_fields() if name in present]
+
+    @_or_from_file
+    def actor_spans(self) -> dict[str, tuple[int, Event, Event]]:
+        spans: dict[str, tuple[int, Event, Event]] = {}
+        rows = self.index.rows(
+            "SELECT name, count(*), min(start * 8 + rank), max(start * 8 + rank) FROM event_actors GROUP BY name"
+        )
+        for name, count, first, last in rows:
+            ends = [
+                self.index.events(
+                    "seq IN (SELECT seq FROM event_actors WHERE name = ? AND start = ? AND rank = ?)",
+                    (name, moment >> 3, moment & 7),
+                    f" ORDER BY {order} LIMIT 1",
+                )[0]
+                for moment, order in ((first, "id, seq"), (last, "id DESC, seq DESC"))
+            ]
+            spans[name] = (count, ends[0], ends[1])
+        return spans
+
+
+class StoredRecord(dict):  # type: ignore[type-arg]
+    """An event's fields as plain data, with the JSON text the index keeps them as (`json`, what
+    json.dumps(fields, ensure_ascii=False) writes), for formats that can pass it on."""
+
+    __slots__ = ("json",)
+
+
+_decode = json.JSONDecoder().decode
+
+
+def _stored_record(seq: int, fields_json: str) -> StoredRecord:
+    record = StoredRecord(_decode(fields_json))
+    record.json = fields_json
+    return record
+
+
+_BATCH = 500
+_NEWEST_FIRST = "start DESC, rank DESC, id DESC, seq DESC"
+_MOST_ROWS = (1 << 63) - 1  # SQLite's integers; a larger --limit selects every event all the same

@@ -8,14 +8,15 @@ from collections import Counter
 from typing import Any
 
 from tracker.errors import Problem
-from tracker.index.database import DAY_US, PAGE_BITS, instant
+from tracker.index.database import DAY_US, PAGE_BITS, ROW_BITS, IndexUnusable, instant
 from tracker.model import Event, Log, normalise_name
 
 BATCH = 2000
 # What the vocabulary table holds: names as events write them, each kind in first-use order.
 VOCABULARY_KINDS = ("actor", "tag", "type", "field")
 
-encode_fields = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
+# As json.dumps(fields, ensure_ascii=False) writes them, so that a JSON Lines export can pass the text on.
+encode_fields = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
 def event_names(event: Event) -> dict[str, list[str]]:
@@ -37,9 +38,9 @@ class Rows:
         self.connection = connection
         self.path = path
         self.events: list[tuple[Any, ...]] = []
-        self.actors: list[tuple[str, str, str, int]] = []
-        self.tags: list[tuple[str, str, int]] = []
-        self.related: list[tuple[str, int]] = []
+        self.actors: list[tuple[int, str, str, int, int, int]] = []
+        self.tags: list[tuple[int, str, str, int]] = []
+        self.related: list[tuple[int, str, int]] = []
         self.search: list[tuple[int, str]] = []
         self.uses: dict[str, Counter[str]] = {kind: Counter() for kind in VOCABULARY_KINDS}
         self.first: dict[str, dict[str, tuple[int, int]]] = {kind: {} for kind in VOCABULARY_KINDS}
@@ -72,15 +73,20 @@ class Rows:
             page[0] += size
             page[1] += lines
         names = event_names(event)
-        written = names["actor"]
-        if written:
+        if max(len(names["actor"]), len(names["tag"]), len(event.related)) >> ROW_BITS:
+            raise IndexUnusable  # an event naming 65,536 actors or tags: read the log whole
+        base = seq << ROW_BITS
+        if names["actor"]:
             canonical = log.canonical_actor
-            self.actors += [(normalise_name(canonical(name)), canonical(name), name, seq) for name in written]
-        if names["tag"]:
-            self.tags += [(normalise_name(tag), tag, seq) for tag in names["tag"]]
+            rank = event.date.precision_rank
+            self.actors += [
+                (base + number, normalise_name(name), name, seq, start, rank)
+                for number, name in enumerate(dict.fromkeys(canonical(written) for written in names["actor"]))
+            ]
+        self.tags += [(base + number, normalise_name(tag), tag, seq) for number, tag in enumerate(names["tag"])]
         related = event.related
         if related:
-            self.related += [(target, seq) for target in dict.fromkeys(related)]
+            self.related += [(base + number, target, seq) for number, target in enumerate(dict.fromkeys(related))]
         self.search.append((seq, searchable_text(event)))
         for vocabulary_kind, used in names.items():
             if not used:
@@ -97,9 +103,9 @@ class Rows:
         """Write the rows gathered so far."""
         execute = self.connection.executemany
         execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.events)
-        execute("INSERT INTO event_actors(key, name, written, seq) VALUES (?, ?, ?, ?)", self.actors)
-        execute("INSERT INTO event_tags(key, name, seq) VALUES (?, ?, ?)", self.tags)
-        execute("INSERT INTO event_related(target, seq) VALUES (?, ?)", self.related)
+        execute("INSERT INTO event_actors VALUES (?, ?, ?, ?, ?, ?)", self.actors)
+        execute("INSERT INTO event_tags VALUES (?, ?, ?, ?)", self.tags)
+        execute("INSERT INTO event_related VALUES (?, ?, ?)", self.related)
         execute("INSERT INTO search(seq, body) VALUES (?, ?)", self.search)
         self.events, self.actors, self.tags, self.related, self.search = [], [], [], [], []
 

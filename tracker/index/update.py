@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracker.errors import Problem
-from tracker.index.database import PAGE_BITS, Index, content_key, event_from, problem_record, signature
+from tracker.index.database import (
+    EVENT_ROWS,
+    PAGE_BITS,
+    ROW_BITS,
+    Index,
+    content_key,
+    event_from,
+    problem_record,
+    signature,
+)
 from tracker.index.rows import Rows, event_names
 from tracker.model import Event, Log, normalise_name
 
@@ -72,8 +81,13 @@ def record_write(index: Index, written: Written) -> None:
                 "INSERT INTO fts(fts, rowid, body) SELECT 'delete', seq, body FROM search WHERE seq = ?",
                 [(seq,) for seq in old_events],
             )
-        for table in ("events", "event_actors", "event_tags", "event_related", "search"):
+        for table in ("events", "search"):
             connection.executemany(f"DELETE FROM {table} WHERE seq = ?", [(seq,) for seq in old_events])
+        for table in EVENT_ROWS:
+            connection.executemany(
+                f"DELETE FROM {table} WHERE row >= ? AND row < ?",
+                [(seq << ROW_BITS, (seq + 1) << ROW_BITS) for seq in old_events],
+            )
         for seq in written.removed:
             if seq in old:
                 move(seq, -old[seq][1], -old[seq][2])
@@ -104,6 +118,10 @@ def record_write(index: Index, written: Written) -> None:
         for key, name in written.new_actor_keys.items():
             connection.execute(
                 "UPDATE event_actors SET key = ?, name = ? WHERE key = ?", (normalise_name(name), name, key)
+            )
+        if written.new_actor_keys:  # an event that named an actor two ways, now both the same actor: once
+            connection.execute(
+                "DELETE FROM event_actors WHERE row NOT IN (SELECT min(row) FROM event_actors GROUP BY seq, name)"
             )
         facts: dict[str, Any] = {
             **written.layout,
@@ -180,18 +198,15 @@ def _update_vocabulary(connection: Any, old_events: Sequence[Event], rows: Rows)
 
 def _first_use(connection: Any, kind: str, name: str) -> int | None:
     """The first event (by sequence number) that uses `name` as a `kind`."""
-    if kind == "actor":
-        query, parameters = "SELECT min(seq) FROM event_actors WHERE written = ?", (name,)
-    elif kind == "tag":
+    if kind == "actor":  # the events whose text holds the name, then the first that names it as an actor
+        query = "SELECT seq, fields FROM events WHERE instr(fields, ?) > 0 ORDER BY seq"
+        rows = connection.execute(query, (json.dumps(name, ensure_ascii=False),))
+        return next((seq for seq, fields in rows if name in event_from(seq, fields).actors), None)
+    if kind == "tag":
         query, parameters = "SELECT min(seq) FROM event_tags WHERE name = ?", (name,)
     elif kind == "type":
-        query, parameters = (
-            "SELECT min(seq) FROM events WHERE type_key = ? AND type_name = ?",
-            (
-                normalise_name(name),
-                name,
-            ),
-        )
+        query = "SELECT min(seq) FROM events WHERE type_key = ? AND type_name = ?"
+        parameters = (normalise_name(name), name)
     else:
         query, parameters = "SELECT min(seq) FROM events WHERE instr(fields, ?) > 0", (json.dumps(name) + ":",)
     return connection.execute(query, parameters).fetchone()[0]
