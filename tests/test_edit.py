@@ -386,3 +386,16 @@ def test_an_editor_that_never_fixes_its_text_is_given_up_on(invoke, commented, t
     assert result.stderr == "tracker: gave up after 20 invalid edits; the log is unchanged\n"
     assert len(counter.read_text().splitlines()) == 20
     assert commented.read_text() == COMMENTED
+
+
+def test_editing_a_flow_event_keeps_the_comments_around_it(invoke, tmp_path):
+    path = tmp_path / "events.yaml"
+    path.write_text(
+        "events:\n  - {id: a, date: 2024, title: A}  # from KCNA\n    # checked twice\n  - {id: b, date: 2024, title: B}\n",
+        encoding="utf-8",
+    )
+    assert invoke("edit", "a", "--status", "confirmed", "-f", str(path)).exit_code == 0
+    assert path.read_text(encoding="utf-8") == (
+        "events:\n  - id: a\n    date: 2024\n    title: A\n    status: confirmed  # from KCNA\n"
+        "    # checked twice\n  - {id: b, date: 2024, title: B}\n"
+    )

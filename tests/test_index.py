@@ -768,3 +768,59 @@ def test_add_builds_a_missing_or_stale_index_and_appends_through_it(invoke, logg
     assert titles(invoke, "-f", str(logged)) == titles(invoke, "-f", str(logged), "--no-index")
     listed = "\n".join(titles(invoke, "-f", str(logged)))
     assert all(f'"title": "{title}"' in listed for title in ("Added 0", "Added 1", "Typed in"))
+
+
+READERS = [
+    *(["stats", "--by", by] for by in ("year", "month", "actor", "type", "tag")),
+    *(["stats", "--by", by, "--since", "2024-02", "-a", "kishida"] for by in ("year", "month", "actor", "type", "tag")),
+    ["stats", "--by", "tag", "-s", "summit", "-n", "2"],
+    ["actors"],
+    ["actors", "-F", "csv"],
+    *(["export", "-F", name] for name in ("csv", "tsv", "json", "jsonl", "yaml", "markdown", "ics", "timelinejs")),
+    ["export", "-F", "csv", "--since", "2024", "--reverse"],
+    ["export", "-F", "jsonl", "-c", "id,title", "--tag", "summit"],
+    ["list", "-F", "json", "-n", "2", "--reverse"],
+    ["list", "-F", "yaml", "--on", "2024-03"],
+    ["show", "2024-03-25"],
+]
+
+
+@pytest.mark.parametrize("arguments", READERS, ids=[" ".join(arguments) for arguments in READERS])
+def test_reading_commands_answer_from_the_index_as_the_log_does(invoke, tmp_path, monkeypatch, arguments):
+    text = SAMPLE_LOG.replace("type: poll\n", "type: poll\n    colour: red\n").replace(
+        "actors: [Kishida Fumio]\n    type: speech", "actors: [Kishida, Joe Biden, Kishida Fumio]\n    type: speech"
+    )
+    path = tmp_path / "events.yaml"
+    path.write_text(text, encoding="utf-8")
+    expected = invoke(*arguments, "-f", str(path), "--no-index")
+    assert expected.exit_code == 0, expected.output
+    invoke("list", "-f", str(path))
+    with monkeypatch.context() as patched:
+        patched.setattr("tracker.logfile.read_log", lambda *args, **kwargs: pytest.fail("the log was read whole"))
+        patched.setattr("tracker.index.build.build", lambda *args: pytest.fail("the index was built again"))
+        result = invoke(*arguments, "-f", str(path))
+    assert result.exit_code == 0, result.output
+    if arguments[-1] in ("ics", "markdown"):  # they say when they were made
+        assert result.stdout.splitlines()[:3] == expected.stdout.splitlines()[:3]
+    else:
+        assert result.stdout == expected.stdout
+
+
+def test_a_full_export_streams_values_exactly_to_stdout_and_to_a_file(invoke, tmp_path):
+    path = tmp_path / "events.yaml"
+    hostile = SAMPLE_LOG.replace("title: Kim Yo Jong rejects summit terms", 'title: "Kim \\e[31mrejects\\a"')
+    path.write_text(hostile, encoding="utf-8")
+    carried = {  # machine formats carry values exactly: raw in CSV, escaped as each format escapes
+        "csv": "Kim \x1b[31mrejects\a",
+        "jsonl": '"Kim \\u001b[31mrejects\\u0007"',
+        "json": '"Kim \\u001b[31mrejects\\u0007"',
+        "yaml": '"Kim \\e[31mrejects\\a"',
+    }
+    for name, value in carried.items():
+        shown = invoke("export", "-F", name, "-f", str(path))
+        assert value in shown.stdout, name
+        written = tmp_path / f"out.{name}"
+        result = invoke("export", "-F", name, "-o", str(written), "-f", str(path))
+        assert result.stderr == f"tracker: wrote 5 events to {written} ({name})\n"
+        assert written.read_bytes() == shown.stdout_bytes
+        assert shown.stdout == invoke("export", "-F", name, "-f", str(path), "--no-index").stdout

@@ -17,6 +17,7 @@ from tracker.splice import (
     Splice,
     add_field,
     dash_column,
+    end_of_line,
     events_list,
     indent_lines,
     insert_events,
@@ -332,9 +333,14 @@ def _event_splices(current: LogFile, index: int, new: dict[str, Any]) -> list[Sp
     events = events_list(current.log.data)
     old = events[index]  # type: ignore[index]
     if getattr(old, "flow", False):
-        start, end = item_range(current.text, events, index)  # type: ignore[arg-type]
+        start, _ = item_range(current.text, events, index)  # type: ignore[arg-type]
+        end = end_of_line(current.text, old.end.index)  # the comment lines after the mapping stay
         column = dash_column(current.text, events.item_marks[index].index)  # type: ignore[union-attr]
-        return [Splice(start, end, dump_list_item(new, " " * column, current.newline))]
+        replacement = dump_list_item(new, " " * column, current.newline)
+        rest = current.text[old.end.index : end].rstrip("\r\n")
+        if rest.strip().startswith("#"):  # a comment after the mapping stays on its (now last) line
+            replacement = replacement[: -len(current.newline)] + rest + current.newline
+        return [Splice(start, end, replacement)]
     return _field_splices(current.text, current.newline, old, new)
 
 
