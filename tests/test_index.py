@@ -13,6 +13,7 @@ import sys
 import textwrap
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -824,3 +825,78 @@ def test_a_full_export_streams_values_exactly_to_stdout_and_to_a_file(invoke, tm
         assert result.stderr == f"tracker: wrote 5 events to {written} ({name})\n"
         assert written.read_bytes() == shown.stdout_bytes
         assert shown.stdout == invoke("export", "-F", name, "-f", str(path), "--no-index").stdout
+
+
+def _crc_table() -> list[int]:
+    table = []
+    for byte in range(256):
+        value = byte
+        for _ in range(8):
+            value = (value >> 1) ^ (0xEDB88320 if value & 1 else 0)
+        table.append(value)
+    return table
+
+
+def _keep_crc32(data: bytes, position: int, target: int) -> bytes:
+    """`data` with the 4 bytes at `position` chosen so that its CRC-32 is `target` (CRC-32 is linear, so a
+    forger can keep it; the index's digests must not be fooled by that)."""
+    table = _crc_table()
+    by_top = {value >> 24: index for index, value in enumerate(table)}
+    state = ~target & 0xFFFFFFFF
+    for byte in reversed(data[position + 4 :]):
+        index = by_top[state >> 24]
+        state = (((state ^ table[index]) << 8) & 0xFFFFFFFF) | (index ^ byte)
+    indexes = []
+    for _ in range(4):
+        index = by_top[state >> 24]
+        indexes.append(index)
+        state = ((state ^ table[index]) << 8) & 0xFFFFFFFF
+    forward = ~zlib.crc32(data[:position]) & 0xFFFFFFFF
+    forged = bytearray()
+    for index in reversed(indexes):
+        byte = (forward ^ index) & 0xFF
+        forged.append(byte)
+        forward = (forward >> 8) ^ table[index]
+    return data[:position] + bytes(forged) + data[position + 4 :]
+
+
+def test_a_rewrite_that_keeps_every_crc_is_still_seen(invoke, logged):
+    import zlib as crc
+
+    original = logged.read_bytes()
+    assert '{"title": "Kim Yo Jong rejects summit terms"}' in titles(invoke, "-f", str(logged))
+    for attempt in range(10_000):  # until the 4 bytes that keep the CRC are ordinary letters of a comment
+        changed = original.replace(b"rejects summit terms", b"accepts summit terms").replace(
+            b"# trailing comment stays", b"# trailing comment %05d" % attempt
+        )
+        spot = changed.index(b"# trailing comment") + 2
+        forged = _keep_crc32(changed, spot, crc.crc32(original))
+        if all(0x20 <= byte < 0x7F and byte not in b"#'\"" for byte in forged[spot : spot + 4]):
+            break
+    assert crc.crc32(forged) == crc.crc32(original) and len(forged) == len(original) and forged != original
+    status = logged.stat()
+    logged.write_bytes(forged)
+    os.utime(logged, ns=(status.st_atime_ns, status.st_mtime_ns))  # a collaborator's same-size, same-time rewrite
+    assert '{"title": "Kim Yo Jong accepts summit terms"}' in titles(invoke, "-f", str(logged))
+
+
+def test_a_limit_past_what_sqlite_counts_selects_every_event(invoke, logged):
+    invoke("list", "-f", str(logged))
+    result = invoke("list", "-n", "99999999999999999999", "-f", str(logged), "-c", "id")
+    assert result.exit_code == 0, result.output
+    assert (
+        result.stdout
+        == invoke("list", "-n", "99999999999999999999", "-f", str(logged), "-c", "id", "--no-index").stdout
+    )
+    assert result.stdout.count("\n") == 7
+
+
+def test_search_finds_text_after_a_nul_as_the_log_does(invoke, tmp_path):
+    path = tmp_path / "events.yaml"
+    path.write_text(
+        SAMPLE_LOG.replace("summary: She says Kishida asked for a summit.", 'summary: "a\\0 bid for popularity"')
+    )
+    for needle in ("bid for popularity", "a", "popul"):
+        shown = invoke("list", "-s", needle, "-f", str(path), "-c", "id")
+        assert shown.stdout == invoke("list", "-s", needle, "-f", str(path), "-c", "id", "--no-index").stdout
+    assert "2024-03-25-kim-yo-jong-rejects" in invoke("list", "-s", "bid for popularity", "-f", str(path)).stdout
